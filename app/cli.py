@@ -1,0 +1,164 @@
+"""The `seam` command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlmodel import Session
+
+from app.core.db import make_engine
+from app.core.settings import get_settings
+
+app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+journey_app = typer.Typer(help="The customer journey, as code.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(journey_app, name="journey")
+app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
+err = Console(stderr=True)
+EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.yaml"
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    return make_engine(get_settings().database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database (SEAM_DATABASE_URL) to the latest schema."""
+    from app.core.migrate import upgrade
+
+    upgrade(_engine(), revision)
+    err.print(f"database at {revision}")
+
+
+@journey_app.command("apply")
+def journey_apply(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Journey YAML.")],
+) -> None:
+    """Validate a journey file and store it as the new version. Nothing is stored if any part is wrong."""
+    from app.core.errors import InvalidInput
+    from app.journey import service as journeys
+
+    text = file.read_text(encoding="utf-8")
+    with Session(_engine()) as session:
+        try:
+            row = journeys.apply(session, journeys.parse_text(text), actor="cli", source_text=text)
+        except InvalidInput as exc:
+            err.print(f"[red]{file}: refused.[/red] {exc.detail}")
+            for e in exc.errors:
+                err.print(f"  {e['field']}: {e['message']}", markup=False, highlight=False)
+            raise typer.Exit(1) from exc
+        session.commit()
+        err.print(f"journey '{row.name}' applied as version {row.version}")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what holds the key.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: ingest, read, manage, admin.")] = "read",
+) -> None:
+    """Create an API key. The key is printed once, alone on the last line."""
+    from app.auth.service import create_key
+    from app.core.errors import InvalidInput
+
+    with Session(_engine()) as session:
+        try:
+            row, token = create_key(session, name, [s.strip() for s in scopes.split(",") if s.strip()])
+        except InvalidInput as exc:
+            err.print(f"[red]{exc.detail}[/red] {exc.errors[0]['message'] if exc.errors else ''}")
+            raise typer.Exit(2) from exc
+        session.commit()
+    err.print(
+        f"key '{row.name}' ({row.prefix}…) scopes {', '.join(row.scopes)}; store it now, it is shown once:"
+    )
+    typer.echo(token)
+
+
+@import_app.command("feedback")
+def import_feedback(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row.")],
+    source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
+) -> None:
+    """Import feedback from CSV. Re-running is safe: (source, external_id) never duplicates."""
+    from app.feedback.csv_import import count_rows, import_csv
+    from app.issues.service import Actor
+
+    total = count_rows(file)
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("import", total=total)
+        report = import_csv(
+            _engine(),
+            file,
+            actor=Actor("cli:import"),
+            default_source=source,
+            progress=lambda n: bar.advance(task, n),
+        )
+    for line, reason in report.rejected:
+        err.print(f"line {line}: rejected: {reason}", markup=False, highlight=False)
+    typer.echo(f"created {report.created}, duplicates {report.duplicates}, rejected {len(report.rejected)}")
+    if report.rejected:
+        raise typer.Exit(3)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    uvicorn.run(
+        "app.asgi:app", host=host, port=port, workers=workers, log_level=get_settings().log_level.lower()
+    )
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the API after loading.")
+    ] = True,
+) -> None:
+    """Load the example journey and demo feedback (idempotently), make a demo key, and serve."""
+    from app.auth.service import create_key
+    from app.core.migrate import upgrade
+    from app.demo.data import demo_items
+    from app.feedback import service as feedback
+    from app.issues.service import Actor
+    from app.journey import service as journeys
+
+    engine = _engine()
+    upgrade(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        text = EXAMPLE_JOURNEY.read_text(encoding="utf-8")
+        current = journeys.current_row(session)
+        if current is None or current.source_text != text:
+            journeys.apply(session, journeys.parse_text(text), actor="demo", source_text=text)
+        good, _ = feedback.validate_raw(demo_items())
+        results = feedback.ingest(session, journeys.current(session), good, Actor("demo"))
+        _, token = create_key(session, "demo", ["admin"])
+        session.commit()
+    created = sum(r.status == "created" for r in results)
+    err.print(f"demo data: {created} new items ({len(results) - created} already there)")
+    typer.echo(f"Seam is at http://{host}:{port}/docs  (API under /api/v1)")
+    typer.echo(f"Demo API key (admin):\n{token}")
+    if serve_api:
+        os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)
+        serve(host=host, port=port, workers=1)
+
+
+def main() -> None:
+    app()

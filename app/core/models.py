@@ -1,0 +1,22 @@
+"""Imports every table so that Alembic and tests see the whole schema."""
+
+from sqlmodel import SQLModel
+
+from app.auth.models import ApiKey
+from app.feedback.models import FeedbackItem, IdempotencyRecord
+from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
+from app.journey.models import JourneyVersion
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiKey",
+    "ExperienceIssue",
+    "FeedbackItem",
+    "IdempotencyRecord",
+    "IssueCustomer",
+    "IssueEvent",
+    "IssueTeam",
+    "JourneyVersion",
+    "metadata",
+]

@@ -1,0 +1,30 @@
+"""Opaque cursors. Keyset ("id") where the order allows it, offsets for computed orders."""
+
+from __future__ import annotations
+
+import base64
+
+from app.core.errors import InvalidInput, field_error
+
+
+def encode(value: int, kind: str = "id") -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+def decode(cursor: str | None, kind: str = "id") -> int | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        found, _, value = raw.partition(":")
+        if found != kind:
+            raise ValueError(found)
+        number = int(value)
+        if number < 0:
+            raise ValueError(value)
+        return number
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "The cursor is not one this API gave out for this listing.",
+            errors=[field_error("query.cursor", "unknown cursor")],
+        ) from exc

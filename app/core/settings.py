@@ -1,0 +1,36 @@
+"""Runtime settings, read once from the environment (prefix SEAM_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEAM_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{Path.cwd() / 'seam.db'}",
+        description="SQLAlchemy URL; SQLite file in the working directory by default.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-change-me"),
+        description="Derives the key that encrypts stored credentials and webhook secrets.",
+    )
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Larger request bodies get 413.")
+    batch_max_items: int = Field(default=1000, description="Most items accepted by one batch request.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links we send.")
+    log_level: str = Field(default="INFO")
+    db_pool_size: int = Field(default=10)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.clock import utcnow
+from app.core.types import JSONType, UTCDateTime
+
+
+class FeedbackItem(SQLModel, table=True):
+    __tablename__ = "feedback_items"
+    __table_args__ = (
+        # Retries and re-imports never duplicate: the sender's id is unique per source.
+        UniqueConstraint("source", "external_id", name="uq_feedback_source_external_id"),
+        Index("ix_feedback_stage_received", "stage", "received_at"),
+        Index("ix_feedback_issue", "issue_id"),
+        Index("ix_feedback_state", "state"),
+        Index("ix_feedback_customer", "customer_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    external_id: str = Field(max_length=200)
+    text: str | None = None
+    score: float | None = None
+    scale: str | None = Field(default=None, max_length=10)
+    touchpoint: str | None = Field(default=None, max_length=200)
+    customer_ref: str | None = Field(default=None, max_length=200)
+    persona: str | None = Field(default=None, max_length=100)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # "placed" once it has a stage and an issue, "triage" while a person must decide.
+    state: str = Field(default="triage", max_length=20)
+    stage: str | None = Field(default=None, max_length=100)
+    moment: str | None = Field(default=None, max_length=100)
+    issue_id: int | None = Field(default=None, foreign_key="experience_issues.id")
+    placement: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_by_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to an Idempotency-Key, replayed for retries of the same request."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("api_key_id", "idem_key", name="uq_idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    api_key_id: int = Field(foreign_key="api_keys.id")
+    idem_key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_body: dict[str, Any] = Field(sa_type=JSONType)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

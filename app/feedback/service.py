@@ -1,0 +1,309 @@
+"""Feedback ingestion and triage: the only writer of feedback rows.
+
+Every ingest, one item or a thousand, goes through `ingest`: dedupe, place, lock the issues it
+touches in id order, insert, then bump the issues' counters once each. That one path keeps counts
+exact under concurrency and makes a batch cost a handful of statements rather than a handful per item.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, tuple_
+from sqlmodel import Session
+
+from app.core.clock import utcnow
+from app.core.errors import Conflict, InvalidInput, NotFound, field_error
+from app.core.problems import validation_errors
+from app.core.sql import insert_ignore
+from app.feedback import placement
+from app.feedback.models import FeedbackItem
+from app.feedback.schemas import FeedbackIn, IngestResult
+from app.issues import service as issues
+from app.journey.schemas import Journey
+
+ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
+_LOOKUP_CHUNK = 200
+
+
+@dataclass
+class _Row:
+    index: int
+    values: dict[str, Any]
+    decision: placement.Decision | None
+
+
+def facts(item: FeedbackIn | FeedbackItem) -> placement.ItemFacts:
+    meta = item.metadata if isinstance(item, FeedbackIn) else item.extra
+    return placement.ItemFacts(
+        text=item.text,
+        source=item.source,
+        touchpoint=item.touchpoint,
+        persona=item.persona,
+        score=item.score,
+        scale=item.scale,
+        metadata=dict(meta or {}),
+    )
+
+
+def validate_raw(raw: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, FeedbackIn]], list[IngestResult]]:
+    good: list[tuple[int, FeedbackIn]] = []
+    bad: list[IngestResult] = []
+    for index, obj in enumerate(raw):
+        try:
+            good.append((index, FeedbackIn.model_validate(obj)))
+        except ValidationError as exc:
+            errors = [
+                {
+                    "field": f"items[{index}]" + ("." + e["field"] if e["field"] != "body" else ""),
+                    "message": e["message"],
+                }
+                for e in validation_errors(exc.errors())
+            ]
+            bad.append(IngestResult(index=index, status="rejected", errors=errors))
+    return good, bad
+
+
+def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], FeedbackItem]:
+    found: dict[tuple[str, str], FeedbackItem] = {}
+    for i in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[i : i + _LOOKUP_CHUNK]
+        stmt = select(FeedbackItem).where(tuple_(FeedbackItem.source, FeedbackItem.external_id).in_(chunk))
+        for row in session.execute(stmt).scalars():
+            found[(row.source, row.external_id)] = row
+    return found
+
+
+def ingest(
+    session: Session,
+    journey: Journey | None,
+    items: Sequence[tuple[int, FeedbackIn]],
+    actor: issues.Actor,
+    *,
+    now: datetime | None = None,
+) -> list[IngestResult]:
+    now = now or utcnow()
+    results: dict[int, IngestResult] = {}
+    rows: list[_Row] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in items:
+        external_id = item.external_id or f"seam-{uuid.uuid4()}"
+        key = (item.source, external_id)
+        if key in seen:
+            results[index] = IngestResult(index=index, status="duplicate")
+            continue
+        seen[key] = index
+        decision = placement.decide(facts(item), journey) if journey is not None else None
+        rows.append(
+            _Row(
+                index=index,
+                decision=decision,
+                values={
+                    "source": item.source,
+                    "external_id": external_id,
+                    "text": item.text,
+                    "score": item.score,
+                    "scale": item.scale,
+                    "touchpoint": item.touchpoint,
+                    "customer_ref": item.customer_ref,
+                    "persona": item.persona,
+                    "occurred_at": item.occurred_at or now,
+                    "received_at": now,
+                    "extra": item.metadata,
+                    "state": "placed" if decision else "triage",
+                    "stage": decision.stage if decision else None,
+                    "moment": decision.moment if decision else None,
+                    "placement": _placement_json(decision),
+                    "created_by_key_id": actor.key_id,
+                },
+            )
+        )
+
+    existing = _existing(session, [(r.values["source"], r.values["external_id"]) for r in rows])
+    fresh = [r for r in rows if (r.values["source"], r.values["external_id"]) not in existing]
+
+    # Phase 1: find or open issues, in a fixed order so concurrent batches queue rather than deadlock.
+    issue_ids: dict[tuple[str, str], int] = {}
+    for d in sorted(
+        {(r.decision.stage, r.decision.fingerprint): r.decision for r in fresh if r.decision}.items()
+    ):
+        assert journey is not None
+        issue_ids[d[0]] = issues.resolve_issue(session, journey, d[1], actor)
+    # Phase 2: hold the issues' rows while items join them, so a merge cannot slip in between.
+    issues.lock(session, issue_ids.values())
+    for r in fresh:
+        if r.decision:
+            r.values["issue_id"] = issue_ids[(r.decision.stage, r.decision.fingerprint)]
+        else:
+            r.values["issue_id"] = None
+
+    inserted: dict[tuple[str, str], int] = {}
+    if fresh:
+        stmt = insert_ignore(session, ITEMS, ["source", "external_id"]).returning(
+            ITEMS.c.id, ITEMS.c.source, ITEMS.c.external_id
+        )
+        for row in session.execute(stmt, [r.values for r in fresh]):
+            inserted[(row.source, row.external_id)] = row.id
+
+    deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
+    late_dupes: list[tuple[str, str]] = []
+    for r in fresh:
+        key = (r.values["source"], r.values["external_id"])
+        item_id = inserted.get(key)
+        if item_id is None:  # a concurrent request stored the same item first
+            late_dupes.append(key)
+            continue
+        v = r.values
+        if v["issue_id"] is not None:
+            deltas[v["issue_id"]].add(v["occurred_at"], v["score"], v["scale"], v["customer_ref"])
+        results[r.index] = IngestResult(
+            index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
+        )
+    issues.apply_deltas(session, deltas)
+
+    if late_dupes:
+        existing.update(_existing(session, late_dupes))
+    for r in rows:
+        if r.index in results:
+            continue
+        found = existing[(r.values["source"], r.values["external_id"])]
+        results[r.index] = IngestResult(
+            index=r.index,
+            status="duplicate",
+            id=found.id,
+            issue_id=found.issue_id,
+            state=found.state,
+        )
+    # Duplicates inside one batch point at their first occurrence.
+    for index, item in items:
+        if results[index].status == "duplicate" and results[index].id is None and item.external_id:
+            first = results[seen[(item.source, item.external_id)]]
+            results[index] = IngestResult(
+                index=index, status="duplicate", id=first.id, issue_id=first.issue_id, state=first.state
+            )
+    return [results[i] for i in sorted(results)]
+
+
+def _placement_json(d: placement.Decision | None) -> dict[str, Any]:
+    if d is None:
+        return {"method": "none", "reason": "no touchpoint, rule or model placed it; waiting in triage"}
+    return {"method": d.method, "fingerprint": d.fingerprint, **d.detail}
+
+
+def get(session: Session, item_id: int) -> FeedbackItem:
+    item = session.get(FeedbackItem, item_id)
+    if item is None:
+        raise NotFound(f"No feedback item {item_id}.")
+    return item
+
+
+def triage(
+    session: Session,
+    journey: Journey,
+    item_id: int,
+    stage: str,
+    moment: str | None,
+    reason: str | None,
+    actor: issues.Actor,
+) -> FeedbackItem:
+    """A person places an item. Placed items may be re-placed: a correction moves it between issues."""
+    st = journey.stage(stage)
+    if st is None:
+        raise InvalidInput(
+            f"Unknown stage '{stage}'.",
+            errors=[field_error("stage", f"choose one of: {', '.join(s.key for s in journey.stages)}")],
+        )
+    if moment is not None and journey.moment(stage, moment) is None:
+        raise InvalidInput(
+            f"Unknown moment '{moment}' in stage '{stage}'.",
+            errors=[
+                field_error("moment", f"choose one of: {', '.join(m.key for m in st.moments) or 'none'}")
+            ],
+        )
+    item = get(session, item_id)
+    old_issue = item.issue_id
+    decision = placement.decide_manually(facts(item), stage, moment, actor=actor.name)
+    new_issue = issues.resolve_issue(session, journey, decision, actor)
+    if old_issue == new_issue:
+        raise Conflict(
+            f"Item {item_id} is already in issue {new_issue}.", errors=[field_error("stage", "unchanged")]
+        )
+    issues.lock(session, [i for i in (old_issue, new_issue) if i is not None])
+    session.refresh(item)
+    item.state = "placed"
+    item.stage = stage
+    item.moment = moment
+    item.issue_id = new_issue
+    item.placement = {**_placement_json(decision), "reason": reason, "previous_issue_id": old_issue}
+    session.add(item)
+    session.flush()
+    for issue_id in (old_issue, new_issue):
+        if issue_id is not None:
+            issues.recompute(session, issue_id)
+    after = {"item_id": item_id, "stage": stage, "moment": moment}
+    if old_issue is not None:
+        issues.record_event(
+            session, old_issue, "item_moved_out", actor, reason=reason, after={**after, "to_issue": new_issue}
+        )
+    issues.record_event(
+        session, new_issue, "item_added", actor, reason=reason, after={**after, "from_issue": old_issue}
+    )
+    return item
+
+
+def list_items(
+    session: Session,
+    *,
+    stage: str | None = None,
+    issue_id: int | None = None,
+    source: str | None = None,
+    state: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[FeedbackItem]:
+    c = ITEMS.c
+    stmt = select(FeedbackItem)
+    conditions = [
+        (stage, c.stage == stage),
+        (issue_id, c.issue_id == issue_id),
+        (source, c.source == source),
+        (state, c.state == state),
+        (since, c.occurred_at >= since),
+        (until, c.occurred_at < until),
+        (after_id, c.id < after_id),
+    ]
+    for value, condition in conditions:
+        if value is not None:
+            stmt = stmt.where(condition)
+    stmt = stmt.order_by(c.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def to_out(item: FeedbackItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "source": item.source,
+        "external_id": item.external_id,
+        "text": item.text,
+        "score": item.score,
+        "scale": item.scale,
+        "touchpoint": item.touchpoint,
+        "customer_ref": item.customer_ref,
+        "persona": item.persona,
+        "occurred_at": item.occurred_at,
+        "received_at": item.received_at,
+        "metadata": item.extra,
+        "state": item.state,
+        "stage": item.stage,
+        "moment": item.moment,
+        "issue_id": item.issue_id,
+        "placement": item.placement,
+    }

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.clock import utcnow
+from app.core.types import JSONType, UTCDateTime
+
+
+class ExperienceIssue(SQLModel, table=True):
+    __tablename__ = "experience_issues"
+    __table_args__ = (
+        # One active issue per stage and fingerprint: concurrent first items race on this, not on luck.
+        UniqueConstraint("stage", "open_fingerprint", name="uq_issue_open_fingerprint"),
+        Index("ix_issue_stage_status", "stage", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=300)
+    stage: str = Field(max_length=100)
+    moment: str | None = Field(default=None, max_length=100)
+    touchpoint: str | None = Field(default=None, max_length=200)
+    fingerprint: str = Field(max_length=300)
+    # Equals fingerprint while the issue can take new items; NULL once closed or merged.
+    open_fingerprint: str | None = Field(default=None, max_length=300)
+    status: str = Field(default="open", max_length=20)
+    owner: str = Field(max_length=100)
+    item_count: int = 0
+    customer_count: int = 0
+    detractor_count: int = 0
+    impact: float = 0.0
+    first_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    merged_into_id: int | None = Field(default=None, foreign_key="experience_issues.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IssueCustomer(SQLModel, table=True):
+    """Which customers an issue has heard from: makes the distinct-customer count exact."""
+
+    __tablename__ = "issue_customers"
+
+    issue_id: int = Field(foreign_key="experience_issues.id", primary_key=True)
+    customer_ref: str = Field(max_length=200, primary_key=True)
+
+
+class IssueEvent(SQLModel, table=True):
+    __tablename__ = "issue_events"
+    __table_args__ = (Index("ix_issue_events_issue", "issue_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="experience_issues.id")
+    kind: str = Field(max_length=50)
+    actor: str = Field(max_length=200)
+    actor_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    reason: str | None = None
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    after: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class IssueTeam(SQLModel, table=True):
+    """The contributing teams named on an issue (the silos that affect its stage)."""
+
+    __tablename__ = "issue_teams"
+
+    issue_id: int = Field(foreign_key="experience_issues.id", primary_key=True)
+    team: str = Field(max_length=100, primary_key=True, index=True)

@@ -1,0 +1,96 @@
+"""Read side of issues: listings, details and score summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.feedback.models import FeedbackItem
+from app.issues import lifecycle
+from app.issues.models import ExperienceIssue, IssueEvent, IssueTeam
+from app.issues.scores import is_detractor, is_promoter
+from app.issues.service import teams_of
+
+
+def issue_key(issue_id: int) -> str:
+    return f"EI-{issue_id}"
+
+
+def to_out(issue: ExperienceIssue, teams: list[str]) -> dict[str, Any]:
+    data = issue.model_dump()
+    data.update(
+        key=issue_key(issue.id or 0), teams=teams, allowed_transitions=lifecycle.allowed(issue.status)
+    )
+    data.pop("open_fingerprint", None)
+    return data
+
+
+def list_issues(
+    session: Session,
+    *,
+    stage: str | None,
+    status: str | None,
+    owner: str | None,
+    team: str | None,
+    sort: str,
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    stmt = select(ExperienceIssue)
+    if stage is not None:
+        stmt = stmt.where(col(ExperienceIssue.stage) == stage)
+    if status is not None:
+        stmt = stmt.where(col(ExperienceIssue.status) == status)
+    else:
+        stmt = stmt.where(col(ExperienceIssue.status) != "merged")
+    if owner is not None:
+        stmt = stmt.where(col(ExperienceIssue.owner) == owner)
+    if team is not None:
+        stmt = stmt.where(
+            col(ExperienceIssue.id).in_(select(col(IssueTeam.issue_id)).where(col(IssueTeam.team) == team))
+        )
+    c = ExperienceIssue.__table__.c  # type: ignore[attr-defined]
+    order = {
+        "impact": (c.impact.desc(), c.id.desc()),
+        "age": (c.created_at.asc(), c.id.asc()),
+        "recent": (c.last_seen.desc(), c.id.desc()),
+    }[sort]
+    rows = list(session.execute(stmt.order_by(*order).offset(offset).limit(limit)).scalars())
+    teams = teams_of(session, [r.id for r in rows if r.id is not None])
+    return [to_out(r, teams.get(r.id or 0, [])) for r in rows]
+
+
+def score_summary(session: Session, issue_id: int) -> list[dict[str, Any]]:
+    """Per scale: count, mean, detractors, promoters. Grouped by score, so at most 22 rows come back."""
+    fi = FeedbackItem
+    stmt = (
+        select(col(fi.scale), col(fi.score), func.count())
+        .where(col(fi.issue_id) == issue_id, col(fi.score).is_not(None))
+        .group_by(col(fi.scale), col(fi.score))
+    )
+    acc: dict[str, dict[str, float]] = {}
+    for scale, score, n in session.execute(stmt):
+        a = acc.setdefault(scale, {"count": 0, "total": 0.0, "detractors": 0, "promoters": 0})
+        a["count"] += n
+        a["total"] += score * n
+        a["detractors"] += n if is_detractor(score, scale) else 0
+        a["promoters"] += n if is_promoter(score, scale) else 0
+    return [
+        {
+            "scale": scale,
+            "count": int(a["count"]),
+            "mean": round(a["total"] / a["count"], 3),
+            "detractors": int(a["detractors"]),
+            "promoters": int(a["promoters"]),
+        }
+        for scale, a in sorted(acc.items())
+    ]
+
+
+def events(session: Session, issue_id: int, after_id: int | None, limit: int) -> list[IssueEvent]:
+    stmt = select(IssueEvent).where(col(IssueEvent.issue_id) == issue_id)
+    if after_id is not None:
+        stmt = stmt.where(col(IssueEvent.id) > after_id)
+    return list(session.execute(stmt.order_by(col(IssueEvent.id)).limit(limit)).scalars())

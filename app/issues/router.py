@@ -1,0 +1,99 @@
+"""Experience issue endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
+
+from app.auth.deps import require
+from app.auth.service import Principal
+from app.core import pagination
+from app.core.deps import get_session
+from app.core.problems import PROBLEM_RESPONSES
+from app.issues import queries
+from app.issues import service as issues
+from app.issues.schemas import EventPage, IssueDetail, IssueOut, IssuePage, MergeIn, Status, TransitionIn
+
+router = APIRouter(prefix="/api/v1/issues", tags=["issues"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("", response_model=IssuePage)
+def list_issues(
+    stage: str | None = None,
+    status: Status | None = None,
+    owner: str | None = None,
+    team: str | None = None,
+    sort: Literal["impact", "age", "recent"] = "impact",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    _: Principal = Depends(require("read")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    offset = pagination.decode(cursor, "off") or 0
+    rows = queries.list_issues(
+        session, stage=stage, status=status, owner=owner, team=team, sort=sort, offset=offset, limit=limit + 1
+    )
+    more = len(rows) > limit
+    return {"items": rows[:limit], "next_cursor": pagination.encode(offset + limit, "off") if more else None}
+
+
+def _detail(session: Session, issue_id: int) -> dict[str, Any]:
+    issue = issues.get(session, issue_id)
+    out = queries.to_out(issue, issues.teams_of(session, [issue_id])[issue_id])
+    out["scores"] = queries.score_summary(session, issue_id)
+    return out
+
+
+@router.get("/{issue_id}", response_model=IssueDetail)
+def get_issue(
+    issue_id: int, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
+) -> Any:
+    return _detail(session, issue_id)
+
+
+@router.post("/{issue_id}/transitions", response_model=IssueDetail)
+def transition_issue(
+    issue_id: int,
+    body: TransitionIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    issues.transition(session, issue_id, body.to, body.reason, issues.Actor.of(principal))
+    session.commit()
+    return _detail(session, issue_id)
+
+
+@router.post("/{issue_id}/merge", response_model=IssueDetail)
+def merge_issue(
+    issue_id: int,
+    body: MergeIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Merges this issue into `into`; returns the issue that absorbed it."""
+    target = issues.merge(session, issue_id, body.into, body.reason, issues.Actor.of(principal))
+    session.commit()
+    return _detail(session, target.id or body.into)
+
+
+@router.get("/{issue_id}/events", response_model=EventPage)
+def issue_events(
+    issue_id: int,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    _: Principal = Depends(require("read")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    issues.get(session, issue_id)
+    rows = queries.events(session, issue_id, pagination.decode(cursor), limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [r.model_dump() for r in rows],
+        "next_cursor": pagination.encode(rows[-1].id or 0) if more and rows else None,
+    }
+
+
+__all__ = ["IssueOut", "router"]

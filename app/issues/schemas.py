@@ -1,0 +1,82 @@
+"""Experience issues in and out of the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.issues.lifecycle import STATUSES
+
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class ScoreSummary(BaseModel):
+    scale: str
+    count: int
+    mean: float
+    detractors: int
+    promoters: int
+
+
+class IssueOut(BaseModel):
+    id: int
+    key: str
+    title: str
+    stage: str
+    moment: str | None
+    touchpoint: str | None
+    fingerprint: str
+    status: str
+    owner: str
+    teams: list[str]
+    item_count: int
+    customer_count: int
+    detractor_count: int
+    impact: float
+    first_seen: datetime | None
+    last_seen: datetime | None
+    merged_into_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    allowed_transitions: list[str]
+
+
+class IssueDetail(IssueOut):
+    scores: list[ScoreSummary]
+
+
+class IssuePage(BaseModel):
+    items: list[IssueOut]
+    next_cursor: str | None
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Status
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int = Field(gt=0, description="The issue that absorbs this one.")
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class EventOut(BaseModel):
+    id: int
+    issue_id: int
+    kind: str
+    actor: str
+    at: datetime
+    reason: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None

@@ -1,0 +1,334 @@
+"""Experience issues: the only writer of issue rows, their counts and their history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.auth.service import Principal
+from app.core.clock import utcnow
+from app.core.errors import Conflict, InvalidInput, NotFound, field_error
+from app.core.sql import insert_ignore, lock_rows
+from app.feedback.models import FeedbackItem
+from app.feedback.placement import Decision
+from app.issues import lifecycle
+from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
+from app.issues.scores import impact, is_detractor
+from app.journey.schemas import Journey
+
+ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
+CUSTOMERS = IssueCustomer.__table__  # type: ignore[attr-defined]
+TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    key_id: int | None = None
+
+    @classmethod
+    def of(cls, principal: Principal | None) -> Actor:
+        return cls(principal.actor, principal.key_id) if principal else cls(SYSTEM)
+
+
+def record_event(
+    session: Session,
+    issue_id: int,
+    kind: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        IssueEvent(
+            issue_id=issue_id,
+            kind=kind,
+            actor=actor.name,
+            actor_key_id=actor.key_id,
+            reason=reason,
+            before=before or {},
+            after=after or {},
+            at=at or utcnow(),
+        )
+    )
+
+
+def _title(journey: Journey, d: Decision) -> str:
+    stage = journey.stage(d.stage)
+    parts = [stage.name if stage else d.stage]
+    if d.moment:
+        moment = journey.moment(d.stage, d.moment)
+        parts.append(moment.name if moment else d.moment)
+    if d.detail.get("touchpoint"):
+        tp = journey.touchpoint(d.detail["touchpoint"])
+        parts.append((tp.name if tp and tp.name else None) or d.detail["touchpoint"])
+    return ": ".join(parts)[:300]
+
+
+def resolve_issue(session: Session, journey: Journey, d: Decision, actor: Actor) -> int:
+    """The active issue for this stage and fingerprint, opened now if there is none.
+
+    Concurrent first items race on the (stage, open_fingerprint) unique key, so exactly one issue opens.
+    """
+    find = select(col(ExperienceIssue.id)).where(
+        col(ExperienceIssue.stage) == d.stage, col(ExperienceIssue.open_fingerprint) == d.fingerprint
+    )
+    found = session.execute(find).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    stage = journey.stage(d.stage)
+    if stage is None:
+        raise InvalidInput(f"Unknown stage '{d.stage}'.", errors=[field_error("stage", "not in the journey")])
+    now = utcnow()
+    values = {
+        "title": _title(journey, d),
+        "stage": d.stage,
+        "moment": d.moment,
+        "touchpoint": d.detail.get("touchpoint"),
+        "fingerprint": d.fingerprint,
+        "open_fingerprint": d.fingerprint,
+        "status": "open",
+        "owner": stage.owner,
+        "item_count": 0,
+        "customer_count": 0,
+        "detractor_count": 0,
+        "impact": 0.0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    stmt = (
+        insert_ignore(session, ISSUES, ["stage", "open_fingerprint"]).values(**values).returning(ISSUES.c.id)
+    )
+    new_id = session.execute(stmt).scalar_one_or_none()
+    if new_id is None:
+        return int(session.execute(find).scalar_one())
+    if stage.teams:
+        session.execute(TEAMS.insert(), [{"issue_id": new_id, "team": t} for t in stage.teams])
+    record_event(
+        session, new_id, "created", actor, after={"status": "open", "stage": d.stage, "moment": d.moment}
+    )
+    return int(new_id)
+
+
+@dataclass
+class Delta:
+    items: int = 0
+    detractors: int = 0
+    customers: set[str] | None = None
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def add(
+        self, occurred_at: datetime, score: float | None, scale: str | None, customer: str | None
+    ) -> None:
+        self.items += 1
+        self.detractors += int(is_detractor(score, scale))
+        if customer:
+            (self.customers if self.customers is not None else self._new()).add(customer)
+        self.first = occurred_at if self.first is None else min(self.first, occurred_at)
+        self.last = occurred_at if self.last is None else max(self.last, occurred_at)
+
+    def _new(self) -> set[str]:
+        self.customers = set()
+        return self.customers
+
+
+def lock(session: Session, issue_ids: Iterable[int]) -> None:
+    lock_rows(session, ISSUES, list(issue_ids))
+
+
+def apply_deltas(session: Session, deltas: dict[int, Delta]) -> None:
+    """Adds new items to issue counters. Call with the issues locked (see `lock`)."""
+    now = utcnow()
+    for issue_id in sorted(deltas):
+        d = deltas[issue_id]
+        new_customers = 0
+        if d.customers:
+            stmt = insert_ignore(session, CUSTOMERS, ["issue_id", "customer_ref"]).returning(
+                CUSTOMERS.c.customer_ref
+            )
+            rows = [{"issue_id": issue_id, "customer_ref": c} for c in sorted(d.customers)]
+            new_customers = len(session.execute(stmt, rows).all())
+        c = ISSUES.c
+        session.execute(
+            update(ISSUES)
+            .where(c.id == issue_id)
+            .values(
+                item_count=c.item_count + d.items,
+                customer_count=c.customer_count + new_customers,
+                detractor_count=c.detractor_count + d.detractors,
+                impact=(c.item_count + d.items)
+                + 2 * (c.customer_count + new_customers)
+                + 3 * (c.detractor_count + d.detractors),
+                first_seen=case(
+                    (c.first_seen.is_(None) | (c.first_seen > d.first), d.first), else_=c.first_seen
+                ),
+                last_seen=case((c.last_seen.is_(None) | (c.last_seen < d.last), d.last), else_=c.last_seen),
+                updated_at=now,
+            )
+        )
+
+
+def recompute(session: Session, issue_id: int) -> None:
+    """Counts from the items themselves: used after merges and moves, where increments can't be trusted."""
+    fi = FeedbackItem.__table__.c  # type: ignore[attr-defined]
+    session.execute(delete(CUSTOMERS).where(CUSTOMERS.c.issue_id == issue_id))
+    customers = (
+        select(fi.customer_ref).where(fi.issue_id == issue_id, fi.customer_ref.is_not(None)).distinct()
+    )
+    session.execute(
+        CUSTOMERS.insert().from_select(
+            ["issue_id", "customer_ref"],
+            select(literal(issue_id), customers.subquery().c.customer_ref),
+        )
+    )
+    rows = session.execute(select(fi.score, fi.scale, fi.occurred_at).where(fi.issue_id == issue_id)).all()
+    items = len(rows)
+    detractors = sum(1 for r in rows if is_detractor(r.score, r.scale))
+    n_customers = session.execute(select(func.count()).where(CUSTOMERS.c.issue_id == issue_id)).scalar_one()
+    times = [r.occurred_at for r in rows]
+    session.execute(
+        update(ISSUES)
+        .where(ISSUES.c.id == issue_id)
+        .values(
+            item_count=items,
+            customer_count=n_customers,
+            detractor_count=detractors,
+            impact=impact(items, n_customers, detractors),
+            first_seen=min(times) if times else None,
+            last_seen=max(times) if times else None,
+            updated_at=utcnow(),
+        )
+    )
+
+
+def get(session: Session, issue_id: int) -> ExperienceIssue:
+    issue = session.get(ExperienceIssue, issue_id)
+    if issue is None:
+        raise NotFound(f"No issue {issue_id}.")
+    return issue
+
+
+def teams_of(session: Session, issue_ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in issue_ids}
+    if issue_ids:
+        rows = session.execute(
+            select(TEAMS.c.issue_id, TEAMS.c.team)
+            .where(TEAMS.c.issue_id.in_(issue_ids))
+            .order_by(TEAMS.c.team)
+        )
+        for issue_id, team in rows:
+            out[issue_id].append(team)
+    return out
+
+
+def transition(session: Session, issue_id: int, to: str, reason: str | None, actor: Actor) -> ExperienceIssue:
+    lock(session, [issue_id])
+    issue = get(session, issue_id)
+    session.refresh(issue)
+    if not lifecycle.can_move(issue.status, to):
+        raise Conflict(
+            f"An issue that is '{issue.status}' cannot move to '{to}'.",
+            errors=[
+                field_error(
+                    "to",
+                    f"allowed from '{issue.status}': {', '.join(lifecycle.allowed(issue.status)) or 'none'}",
+                )
+            ],
+            allowed=lifecycle.allowed(issue.status),
+            current=issue.status,
+        )
+    if to in lifecycle.REASON_REQUIRED and not (reason and reason.strip()):
+        raise InvalidInput(
+            f"Moving to '{to}' needs a reason.", errors=[field_error("reason", "required for this move")]
+        )
+    before = issue.status
+    issue.status = to
+    # Closing frees the fingerprint, so the same problem seen later opens a fresh issue.
+    issue.open_fingerprint = issue.fingerprint if to in lifecycle.ACTIVE else None
+    issue.updated_at = utcnow()
+    session.add(issue)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Reopening while another active issue took over the fingerprint in the meantime.
+        raise Conflict(
+            "Another active issue now has the same fingerprint; merge this one into it instead.",
+            errors=[field_error("to", "an active issue with this fingerprint exists")],
+        ) from exc
+    record_event(
+        session, issue_id, "transition", actor, reason=reason, before={"status": before}, after={"status": to}
+    )
+    return issue
+
+
+def merge(
+    session: Session, source_id: int, into_id: int, reason: str | None, actor: Actor
+) -> ExperienceIssue:
+    if source_id == into_id:
+        raise InvalidInput(
+            "An issue cannot be merged into itself.", errors=[field_error("into", "same issue")]
+        )
+    lock(session, [source_id, into_id])
+    source, target = get(session, source_id), get(session, into_id)
+    session.refresh(source)
+    session.refresh(target)
+    for which, issue in (("id", source), ("into", target)):
+        if issue.status == "merged":
+            raise Conflict(
+                f"Issue {issue.id} was already merged into {issue.merged_into_id}.",
+                errors=[field_error(which, "already merged")],
+            )
+    before = {"status": source.status, "item_count": source.item_count}
+    fi = FeedbackItem.__table__  # type: ignore[attr-defined]
+    moved = int(
+        session.execute(  # type: ignore[attr-defined]
+            update(fi).where(fi.c.issue_id == source_id).values(issue_id=into_id)
+        ).rowcount
+    )
+    source.status = "merged"
+    source.open_fingerprint = None
+    source.merged_into_id = into_id
+    source.updated_at = utcnow()
+    session.add(source)
+    session.flush()
+    missing = set(teams_of(session, [source_id])[source_id]) - set(teams_of(session, [into_id])[into_id])
+    if missing:
+        session.execute(TEAMS.insert(), [{"issue_id": into_id, "team": t} for t in sorted(missing)])
+    recompute(session, source_id)
+    target_before = {"item_count": target.item_count, "customer_count": target.customer_count}
+    recompute(session, into_id)
+    session.refresh(target)
+    record_event(
+        session,
+        source_id,
+        "merged",
+        actor,
+        reason=reason,
+        before=before,
+        after={"status": "merged", "merged_into_id": into_id, "items_moved": moved},
+    )
+    record_event(
+        session,
+        into_id,
+        "absorbed",
+        actor,
+        reason=reason,
+        before=target_before,
+        after={
+            "from_issue": source_id,
+            "item_count": target.item_count,
+            "customer_count": target.customer_count,
+        },
+    )
+    return target

@@ -1,0 +1,171 @@
+"""The journey file: what it may say, and every way it can be wrong, by path."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+
+
+class _Strict(BaseModel):
+    # Unknown keys are refused: a typo in a journey file must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    id: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
+
+
+class JiraTarget(_Strict):
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,9}$")
+    issue_type: str = "Task"
+
+
+class ZendeskTarget(_Strict):
+    group_id: int = Field(gt=0)
+
+
+class Team(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    members: list[str] = Field(min_length=1)
+    jira: JiraTarget | None = None
+    zendesk: ZendeskTarget | None = None
+
+
+class Moment(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    weight: float = Field(default=1.0, gt=0, le=10)
+
+
+class Stage(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    owner: str
+    sponsor: str | None = None
+    teams: list[str] = Field(default_factory=list)
+    moments: list[Moment] = Field(default_factory=list)
+
+
+class Touchpoint(_Strict):
+    key: str = Field(min_length=1, max_length=200)
+    name: str | None = None
+    stage: str
+    moment: str | None = None
+
+
+class Persona(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    weight: float = Field(default=1.0, gt=0, le=10)
+
+
+class Journey(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    cx_lead: str | None = None
+    people: list[Person] = Field(min_length=1)
+    teams: list[Team] = Field(default_factory=list)
+    stages: list[Stage] = Field(min_length=1)
+    touchpoints: list[Touchpoint] = Field(default_factory=list)
+    personas: list[Persona] = Field(default_factory=list)
+
+    # Lookups used on every placement; built once per (immutable) journey.
+    def stage(self, key: str) -> Stage | None:
+        return self._index()["stages"].get(key)
+
+    def touchpoint(self, key: str) -> Touchpoint | None:
+        return self._index()["touchpoints"].get(key)
+
+    def moment(self, stage_key: str, moment_key: str) -> Moment | None:
+        stage = self.stage(stage_key)
+        if stage is None:
+            return None
+        return next((m for m in stage.moments if m.key == moment_key), None)
+
+    def _index(self) -> dict[str, dict[str, Any]]:
+        cached = self.__dict__.get("_lookup")
+        if cached is None:
+            cached = {
+                "stages": {s.key: s for s in self.stages},
+                "touchpoints": {t.key: t for t in self.touchpoints},
+            }
+            object.__setattr__(self, "_lookup", cached)
+        return cached
+
+
+def _dupes(path: str, keys: list[str], what: str) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for i, key in enumerate(keys):
+        if key in seen:
+            out.append((f"{path}[{i}]", f"duplicate {what} '{key}'"))
+        seen.add(key)
+    return out
+
+
+def reference_errors(j: Journey) -> list[tuple[str, str]]:
+    """Cross-references a schema cannot check: every name used must be declared, once."""
+    errs: list[tuple[str, str]] = []
+    people = {p.id for p in j.people}
+    teams = {t.key for t in j.teams}
+    errs += _dupes("people", [p.id for p in j.people], "person")
+    errs += _dupes("teams", [t.key for t in j.teams], "team")
+    errs += _dupes("stages", [s.key for s in j.stages], "stage")
+    errs += _dupes("touchpoints", [t.key for t in j.touchpoints], "touchpoint")
+    errs += _dupes("personas", [p.key for p in j.personas], "persona")
+    if j.cx_lead is not None and j.cx_lead not in people:
+        errs.append(("cx_lead", f"unknown person '{j.cx_lead}'"))
+    for ti, team in enumerate(j.teams):
+        for mi, member in enumerate(team.members):
+            if member not in people:
+                errs.append((f"teams[{ti}].members[{mi}]", f"unknown person '{member}'"))
+    moments: dict[str, set[str]] = {}
+    for si, stage in enumerate(j.stages):
+        if stage.owner not in people:
+            errs.append((f"stages[{si}].owner", f"unknown person '{stage.owner}'"))
+        if stage.sponsor is not None and stage.sponsor not in people:
+            errs.append((f"stages[{si}].sponsor", f"unknown person '{stage.sponsor}'"))
+        for ti, team_key in enumerate(stage.teams):
+            if team_key not in teams:
+                errs.append((f"stages[{si}].teams[{ti}]", f"unknown team '{team_key}'"))
+        errs += _dupes(f"stages[{si}].moments", [m.key for m in stage.moments], "moment")
+        moments[stage.key] = {m.key for m in stage.moments}
+    for ti, tp in enumerate(j.touchpoints):
+        if tp.stage not in moments:
+            errs.append((f"touchpoints[{ti}].stage", f"unknown stage '{tp.stage}'"))
+        elif tp.moment is not None and tp.moment not in moments[tp.stage]:
+            errs.append((f"touchpoints[{ti}].moment", f"unknown moment '{tp.moment}' in stage '{tp.stage}'"))
+    return errs
+
+
+class JourneyOut(BaseModel):
+    version: int
+    name: str
+    created_at: datetime
+    created_by: str
+    journey: dict[str, Any]
+
+
+def is_key(value: str) -> bool:
+    return bool(_KEY_RE.match(value))

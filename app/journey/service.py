@@ -1,0 +1,91 @@
+"""Validates and stores journey versions; hands out the one in force."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.core.errors import InvalidInput, NotFound, field_error
+from app.core.problems import validation_errors
+from app.journey.models import JourneyVersion
+from app.journey.schemas import Journey, reference_errors
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        raise InvalidInput(
+            "The journey file is not valid YAML.",
+            errors=[field_error(where, str(getattr(exc, "problem", exc)))],
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "The journey file must be a mapping.", errors=[field_error("(root)", "expected a mapping")]
+        )
+    return data
+
+
+def validate(data: dict[str, Any]) -> Journey:
+    """Every problem at once, by path: a file is refused whole, never half-applied."""
+    try:
+        journey = Journey.model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(exc.errors())
+        raise InvalidInput(f"The journey has {len(errors)} problem(s).", errors=errors) from exc
+    refs = reference_errors(journey)
+    if refs:
+        errors = [field_error(path, msg) for path, msg in refs]
+        raise InvalidInput(f"The journey has {len(errors)} problem(s).", errors=errors)
+    return journey
+
+
+def apply(
+    session: Session, data: dict[str, Any], *, actor: str, source_text: str | None = None
+) -> JourneyVersion:
+    journey = validate(data)
+    current = session.execute(select(func.max(JourneyVersion.version))).scalar_one_or_none() or 0
+    row = JourneyVersion(
+        version=current + 1,
+        name=journey.name,
+        document=journey.model_dump(mode="json", exclude_none=True),
+        source_text=source_text,
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def current_row(session: Session) -> JourneyVersion | None:
+    stmt = select(JourneyVersion).order_by(JourneyVersion.version.desc()).limit(1)  # type: ignore[attr-defined]
+    return session.execute(stmt).scalars().first()
+
+
+_parsed: dict[tuple[str, int], Journey] = {}
+
+
+def current(session: Session) -> Journey:
+    """The journey in force. Versions never change once written, so parsing is cached by version."""
+    row = current_row(session)
+    if row is None:
+        raise NotFound("No journey has been applied yet: PUT /api/v1/journey or `seam journey apply FILE`.")
+    key = (str(session.get_bind().engine.url), row.version)
+    cached = _parsed.get(key)
+    if cached is None:
+        cached = Journey.model_validate(row.document)
+        _parsed[key] = cached
+    return cached
+
+
+def current_or_none(session: Session) -> Journey | None:
+    try:
+        return current(session)
+    except NotFound:
+        return None
