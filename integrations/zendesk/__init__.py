@@ -1,0 +1,5 @@
+"""Zendesk Support adapter."""
+
+from integrations.zendesk.adapter import ZendeskConfig, ZendeskTracker
+
+__all__ = ["ZendeskConfig", "ZendeskTracker"]
