@@ -49,7 +49,7 @@ def journey_apply(
     from app.journey import service as journeys
 
     text = file.read_text(encoding="utf-8")
-    with Session(_engine()) as session:
+    with Session(_engine(), expire_on_commit=False) as session:
         try:
             row = journeys.apply(session, journeys.parse_text(text), actor="cli", source_text=text)
         except InvalidInput as exc:
@@ -70,7 +70,7 @@ def keys_create(
     from app.auth.service import create_key
     from app.core.errors import InvalidInput
 
-    with Session(_engine()) as session:
+    with Session(_engine(), expire_on_commit=False) as session:
         try:
             row, token = create_key(session, name, [s.strip() for s in scopes.split(",") if s.strip()])
         except InvalidInput as exc:

@@ -271,18 +271,16 @@ def list_items(
 ) -> list[FeedbackItem]:
     c = ITEMS.c
     stmt = select(FeedbackItem)
-    conditions = [
-        (stage, c.stage == stage),
-        (issue_id, c.issue_id == issue_id),
-        (source, c.source == source),
-        (state, c.state == state),
-        (since, c.occurred_at >= since),
-        (until, c.occurred_at < until),
-        (after_id, c.id < after_id),
-    ]
-    for value, condition in conditions:
+    equal = {"stage": stage, "issue_id": issue_id, "source": source, "state": state}
+    for name, value in equal.items():
         if value is not None:
-            stmt = stmt.where(condition)
+            stmt = stmt.where(c[name] == value)
+    if since is not None:
+        stmt = stmt.where(c.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(c.occurred_at < until)
+    if after_id is not None:
+        stmt = stmt.where(c.id < after_id)
     stmt = stmt.order_by(c.id.desc()).limit(limit)
     return list(session.execute(stmt).scalars())
 

@@ -1,0 +1,110 @@
+"""The `seam` command, run as a real process against a SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.db import make_engine
+from app.core.settings import Settings
+from app.main import create_app
+from tests.support.api import EXAMPLE_JOURNEY, auth
+
+
+def seam(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SEAM_DATABASE_URL": f"sqlite:///{db}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    seam(path, "db", "upgrade")
+    return path
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for cmd in (
+        ["db", "upgrade"],
+        ["journey", "apply"],
+        ["keys", "create"],
+        ["import", "feedback"],
+        ["serve"],
+        ["demo"],
+    ):
+        out = seam(tmp_path / "x.db", *cmd, "--help").stdout
+        assert "Usage:" in out and "--help" in out
+
+
+def test_key_is_alone_on_the_last_line_and_works(db: Path) -> None:
+    out = seam(db, "keys", "create", "--name", "typeform", "--scopes", "ingest,read").stdout
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("seam_") and " " not in key
+    engine = make_engine(f"sqlite:///{db}")
+    with TestClient(create_app(Settings(database_url=f"sqlite:///{db}"), engine)) as client:
+        assert client.get("/api/v1/feedback", headers=auth(key)).status_code == 200
+        assert client.put("/api/v1/journey", json={}, headers=auth(key)).status_code == 403
+    bad = seam(db, "keys", "create", "--name", "x", "--scopes", "root", check=False)
+    assert bad.returncode == 2 and "choose from" in bad.stderr
+
+
+def test_journey_apply_lists_problems_and_stores_nothing(db: Path, tmp_path: Path) -> None:
+    text = EXAMPLE_JOURNEY.read_text().replace("owner: kim\n", "owner: kimberly\n", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    proc = seam(db, "journey", "apply", str(bad), check=False)
+    assert proc.returncode == 1
+    assert "stages[2].owner: unknown person 'kimberly'" in proc.stderr
+    ok = seam(db, "journey", "apply", str(EXAMPLE_JOURNEY))
+    assert "applied as version 1" in ok.stderr
+
+
+def test_csv_import_is_idempotent_and_reports_bad_lines(db: Path, tmp_path: Path) -> None:
+    seam(db, "journey", "apply", str(EXAMPLE_JOURNEY))
+    csv = tmp_path / "feedback.csv"
+    csv.write_text(
+        "source,external_id,text,score,scale,touchpoint,customer_ref,meta.order\n"
+        "csv,1,Late box,3,nps,first-box-nps,c1,A-1\n"
+        'csv,2,"Multi\nline comment",4,csat,delivery-csat,c2,A-2\n'
+        "csv,3,Score off the scale,12,nps,first-box-nps,c3,A-3\n"
+        "csv,4,,,,,,\n"
+        "csv,5,No touchpoint here,,,,c5,\n"
+    )
+    first = seam(db, "import", "feedback", str(csv), check=False)
+    assert first.returncode == 3
+    assert "created 3, duplicates 0, rejected 2" in first.stdout
+    assert "line 5: rejected" in first.stderr and "line 6: rejected" in first.stderr
+    again = seam(db, "import", "feedback", str(csv), check=False)
+    assert "created 0, duplicates 3, rejected 2" in again.stdout
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT external_id, state, extra FROM feedback_items ORDER BY id").all()
+    assert [(r[0], r[1]) for r in rows] == [("1", "placed"), ("2", "placed"), ("5", "triage")]
+    assert '"order": "A-1"' in rows[0][2]
+
+
+def test_demo_loads_issues_without_duplicating(db: Path) -> None:
+    first = seam(db, "demo", "--no-serve")
+    key = first.stdout.strip().splitlines()[-1]
+    assert key.startswith("seam_") and "http://127.0.0.1:8000" in first.stdout
+    second = seam(db, "demo", "--no-serve")
+    assert "0 new items" in second.stderr
+    engine = make_engine(f"sqlite:///{db}")
+    with TestClient(create_app(Settings(database_url=f"sqlite:///{db}"), engine)) as client:
+        issues = client.get("/api/v1/issues", params={"limit": 200}, headers=auth(key)).json()["items"]
+        assert len(issues) >= 10
+        assert (
+            sum(i["item_count"] for i in issues)
+            + len(client.get("/api/v1/triage", params={"limit": 500}, headers=auth(key)).json()["items"])
+            == 360
+        )

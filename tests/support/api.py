@@ -1,0 +1,39 @@
+"""Helpers for driving the public API in tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.auth.service import create_key
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_JOURNEY = ROOT / "examples" / "journey.yaml"
+
+
+def make_key(engine: Engine, scopes: list[str], name: str | None = None) -> str:
+    with Session(engine) as session:
+        _, token = create_key(session, name or "-".join(scopes), scopes)
+        session.commit()
+    return token
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def example_journey() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(EXAMPLE_JOURNEY.read_text())
+    return data
+
+
+def apply_example_journey(client: TestClient, admin_key: str) -> dict[str, Any]:
+    resp = client.put("/api/v1/journey", json=example_journey(), headers=auth(admin_key))
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
