@@ -57,10 +57,9 @@ def test_closed_issue_frees_its_fingerprint(journey_client: TestClient, admin_ke
 
 def test_merge_moves_items_and_keeps_counts_exact(journey_client: TestClient, admin_key: str) -> None:
     h = auth(admin_key)
-    a = [_post(journey_client, admin_key, n, "delivery-csat", f"c{n % 2}") for n in range(3)][0]["issue_id"]
-    b = [_post(journey_client, admin_key, n, "box-review", f"c{n % 3}", score=5) for n in range(10, 14)][0][
-        "issue_id"
-    ]
+    a_items = [_post(journey_client, admin_key, n, "delivery-csat", f"c{n % 2}") for n in range(3)]
+    b_items = [_post(journey_client, admin_key, n, "box-review", f"c{n % 3}", score=5) for n in range(10, 14)]
+    a, b = a_items[0]["issue_id"], b_items[0]["issue_id"]
     resp = journey_client.post(
         f"/api/v1/issues/{b}/merge", json={"into": a, "reason": "same courier"}, headers=h
     )
