@@ -61,7 +61,17 @@ class PermanentError(IntegrationError):
 
 
 class WebhookSignatureError(IntegrationError):
-    """Missing, malformed, wrong or stale webhook signature. The caller answers 401 and stores nothing."""
+    """Missing, malformed, wrong or stale webhook signature. The caller answers 401 and stores nothing.
+
+    `reason` is one of missing / malformed / mismatch / stale (as in `integrations.signatures`).
+    """
+
+    def __init__(self, message: str, reason: str = "mismatch") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"WebhookSignatureError({self.message!r}, reason={self.reason!r})"
 
 
 class UnsupportedWebhookEvent(PermanentError):

@@ -55,7 +55,7 @@ def _is_forbidden(address: str) -> bool:
     )
 
 
-def check_base_url(url: str, allow_private: bool, resolve: Resolver = _system_resolver) -> str:
+def check_base_url(url: str, allow_private: bool, resolve: Resolver | None = None) -> str:
     """Return the URL without a trailing slash, or raise UnsafeURLError.
 
     Without `allow_private` the URL must be https and every address the host resolves to must be
@@ -74,7 +74,9 @@ def check_base_url(url: str, allow_private: bool, resolve: Resolver = _system_re
     if parts.scheme != "https":
         raise UnsafeURLError("base URL must use https")
     try:
-        addresses = [parts.hostname] if _is_ip(parts.hostname) else resolve(parts.hostname)
+        addresses = (
+            [parts.hostname] if _is_ip(parts.hostname) else (resolve or _system_resolver)(parts.hostname)
+        )
     except (OSError, UnicodeError) as exc:
         raise UnsafeURLError(f"base URL host {parts.hostname!r} does not resolve") from exc
     if not addresses:

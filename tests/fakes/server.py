@@ -285,6 +285,8 @@ class ServerThread:
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """`with serving(app) as url:` — the app is reachable at `url` inside the block."""
+    if isinstance(app, StandIn):
+        app.spec()  # load the (cached) document here, not inside the first request's time budget
     runner = ServerThread(app)
     url = runner.start()
     if isinstance(app, StandIn):
