@@ -1,0 +1,67 @@
+"""Follow-up fetches for thin deliveries (SurveyMonkey, Qualtrics), over a caller-owned httpx client.
+
+The caller owns the client (base URL, timeouts, connection pool), so one worker process reuses
+connections and tests can point it at a loopback server. Failures become :class:`FetchError`
+with ``retryable`` set the way the outbox worker needs it: 429/5xx/transport errors retry
+(honouring ``Retry-After``), other statuses do not.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .base import FetchError
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def path_segment(value: str) -> str:
+    # Ids come from the delivery body: quote them so "../" or "?" cannot change the request.
+    return quote(value, safe="")
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def get_json(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict[str, str] | None = None
+) -> dict[str, Any]:
+    try:
+        response = await client.get(url, headers=headers, params=params)
+    except httpx.TransportError as exc:
+        raise FetchError(f"GET {url}: {type(exc).__name__}", retryable=True) from None
+    if response.status_code >= 400:
+        raise FetchError(
+            f"GET {url}: HTTP {response.status_code}",
+            retryable=response.status_code in RETRYABLE_STATUSES,
+            status=response.status_code,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        raise FetchError(
+            f"GET {url}: response is not JSON", retryable=False, status=response.status_code
+        ) from None
+    if not isinstance(data, dict):
+        raise FetchError(f"GET {url}: expected a JSON object", retryable=False, status=response.status_code)
+    return data
