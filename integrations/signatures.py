@@ -232,6 +232,12 @@ def _sw_key(secret: str | bytes) -> bytes:
         raise ValueError("Standard Webhooks secret is not whsec_<base64>") from None
 
 
+def check_standard_webhooks_secret(secret: str | bytes) -> None:
+    """Raise ValueError if ``secret`` is not ``whsec_<base64>``: call it when a source is configured."""
+    if not _sw_key(secret):
+        raise ValueError("Standard Webhooks secret is empty")
+
+
 def _sw_digest(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
     return _b64(_hmac(key, f"{msg_id}.{timestamp}.".encode() + body))
 

@@ -344,3 +344,17 @@ def test_header_lookup_is_case_insensitive_on_any_mapping() -> None:
     raw = sig.sign_delighted(body, "k")
     sig.verify_delighted(body, Headers(raw), "k")
     sig.verify_delighted(body, {k.upper(): v for k, v in raw.items()}, "k")
+
+
+def test_standard_webhooks_bad_configured_secret_is_a_value_error_without_the_secret() -> None:
+    bad = "whsec_not base64!!"
+    with pytest.raises(ValueError) as info:
+        sig.check_standard_webhooks_secret(bad)
+    assert "not base64" not in str(info.value)
+    with pytest.raises(ValueError):
+        sig.check_standard_webhooks_secret("whsec_")
+    sig.check_standard_webhooks_secret(SECRET)
+    with pytest.raises(ValueError):
+        sig.verify_standard_webhooks(
+            TYPEFORM, sig.sign_standard_webhooks(TYPEFORM, SECRET, "m", NOW), bad, NOW
+        )

@@ -156,3 +156,10 @@ def test_override_changes_the_csat_mapping() -> None:
     )
     (d,) = zendesk.to_drafts(zendesk.parse_body(TRIGGER), mapping)
     assert (d.touchpoint, d.persona) == ("98738", "support-customer")
+
+
+def test_trigger_without_invocation_header_dedupes_on_the_body() -> None:
+    payload = zendesk.parse_body(TRIGGER)
+    first = zendesk.delivery_id({}, TRIGGER, payload)
+    assert first == zendesk.delivery_id({"x-zendesk-webhook-invocation-id": " "}, TRIGGER, payload)
+    assert first.startswith("sha256:") and first != zendesk.delivery_id({}, TRIGGER + b" ", payload)
