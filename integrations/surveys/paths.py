@@ -32,7 +32,6 @@ _ABSENT = object()
 _KEY = r"[^.\[\]=]+"
 _SELECTOR = re.compile(rf"^({_KEY}(?:\.{_KEY})*)=([^\[\]]*)$")
 _INDEX = re.compile(r"^-?[0-9]+$")
-_KEY_RE = re.compile(rf"^{_KEY}$")
 _KEY_AT = re.compile(_KEY)
 
 
@@ -172,7 +171,3 @@ def resolve(payload: Any, path: Path) -> Any:
             obj = next((el for el in obj if _as_text(_sub(el, step.key)) == step.value), _ABSENT)
             walked = here
     return None if obj is _ABSENT else obj
-
-
-def is_key(text: str) -> bool:
-    return bool(_KEY_RE.match(text))
