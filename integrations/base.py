@@ -41,12 +41,13 @@ class IntegrationError(Exception):
 class RetryableError(IntegrationError):
     """Try again later: 429, 5xx, timeouts, dropped connections. `retry_after` is in seconds when known."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status  # None when no response arrived (timeout, reset): the outcome is unknown
 
     def __repr__(self) -> str:
-        return f"RetryableError({self.message!r}, retry_after={self.retry_after!r})"
+        return f"RetryableError({self.message!r}, retry_after={self.retry_after!r}, status={self.status!r})"
 
 
 class PermanentError(IntegrationError):

@@ -190,7 +190,7 @@ def raise_for_response(response: httpx.Response, what: str, now: datetime | None
     if status in _RETRYABLE_4XX or status >= 500:
         retry_after = parse_retry_after(response.headers, now=now)
         logger.warning("%s (retry_after=%s)", message, retry_after)
-        raise RetryableError(message, retry_after=retry_after)
+        raise RetryableError(message, retry_after=retry_after, status=status)
     logger.info("%s", message)
     raise PermanentError(message, status=status)
 

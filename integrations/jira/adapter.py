@@ -17,6 +17,7 @@ from integrations.base import (
     Category,
     InboundEvent,
     PermanentError,
+    RetryableError,
     TicketDescription,
     TicketDraft,
     TicketRef,
@@ -64,6 +65,9 @@ class JiraConfig(http.ClientConfig):
     priority_names: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
     # Jira has no public/internal comment flag outside Service Management; restrict by role if asked.
     internal_comment_role: str | None = None
+    # JQL search lags behind writes. After an ambiguous create we ask the caller to wait at least this
+    # long, so the label lookup on the retry can see the issue if it was created.
+    search_index_lag_seconds: float = Field(default=30.0, ge=0, le=3600)
     webhook_secret: SecretStr | None = None
 
 
@@ -120,7 +124,15 @@ class JiraTracker:
         if draft.due_date:
             fields["duedate"] = draft.due_date.isoformat()
         body = {"fields": fields, "properties": [{"key": "seam", "value": {"issue_id": draft.seam_issue_id}}]}
-        data = (await self._send("POST", "/rest/api/3/issue", json_body=body)).json()
+        try:
+            response = await self._send("POST", "/rest/api/3/issue", json_body=body)
+        except RetryableError as exc:
+            if exc.retry_after is None and (exc.status is None or exc.status >= 500):
+                # No answer, or a 5xx without advice: the issue may exist but not be searchable
+                # yet, and retrying at once could create a second one.
+                exc.retry_after = self.config.search_index_lag_seconds
+            raise
+        data = response.json()
         return self._ref(str(data["id"]), str(data["key"]))
 
     async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None:

@@ -6,80 +6,32 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openapi_core import OpenAPI
 
 from tests.fakes import openapi, webhooks
+from tests.fakes.jira_model import (
+    ISSUE_TYPES,
+    PRIORITIES,
+    RESOLUTIONS,
+    STATUSES,
+    TRANSITIONS,
+    Issue,
+    adf_problem,
+    fields_json,
+    transitions_json,
+    webhook_payload,
+)
 from tests.fakes.server import Reply, Request, StandIn
 
-# Status id -> (name, statusCategory). Names are deliberately not the category names a client might
-# guess: adapters must choose transitions by category key.
-STATUSES = {"10000": ("Backlog", "new"), "3": ("Doing", "indeterminate"), "10002": ("Shipped", "done")}
-CATEGORIES = {
-    "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
-    "indeterminate": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
-    "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
-}
-RESOLUTIONS = {"10000": "Done", "10001": "Won't Do", "10002": "Duplicate", "10003": "Cannot Reproduce"}
-# id -> (name, from statuses, to status, resolution on screen)
-TRANSITIONS = {
-    "11": ("Back to backlog", {"3"}, "10000", False),
-    "21": ("Start work", {"10000"}, "3", False),
-    "31": ("Ship it", {"10000", "3"}, "10002", True),
-    "41": ("Reopen", {"10002"}, "10000", False),
-}
-PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
-ISSUE_TYPES = {"Task": "10001", "Bug": "10004"}
 _ISSUE_PATH = re.compile(r"^/rest/api/3/issue/([^/]+)(/transitions|/comment)?$")
 _JQL_CLAUSE = re.compile(r'^\s*(labels|project|key|id)\s*=\s*"?([^"\s]+)"?\s*$', re.IGNORECASE)
 
 
-def _stamp(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
-
-
 def _errors(status: int, messages: list[str] | None = None, fields: dict[str, str] | None = None) -> Reply:
     return Reply(status, {"errorMessages": messages or [], "errors": fields or {}})
-
-
-def adf_problem(value: Any) -> str | None:
-    """Why `value` is not an ADF document Jira would accept, or None."""
-    if not isinstance(value, dict) or value.get("type") != "doc" or value.get("version") != 1:
-        return "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
-    if not isinstance(value.get("content"), list):
-        return "ADF document needs a content array"
-    stack = list(value["content"])
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
-            return "ADF node without a type"
-        if node["type"] == "text" and not (isinstance(node.get("text"), str) and node["text"]):
-            return "ADF text nodes must have non-empty text"
-        stack.extend(node.get("content") or [])
-    return None
-
-
-@dataclass
-class Issue:
-    id: str
-    key: str
-    project: str
-    issuetype: str
-    summary: str
-    description: dict[str, Any] | None
-    labels: list[str]
-    priority: str | None
-    duedate: str | None
-    properties: dict[str, Any]
-    status: str = "10000"
-    resolution: str | None = None
-    comments: list[dict[str, Any]] = field(default_factory=list)
-    created: datetime = field(default_factory=lambda: datetime.now(UTC))
-    updated: datetime = field(default_factory=lambda: datetime.now(UTC))
-    old_keys: list[str] = field(default_factory=list)
 
 
 class JiraStandIn(StandIn):
@@ -93,6 +45,9 @@ class JiraStandIn(StandIn):
         self._counters: dict[str, int] = {}
         self._next_id = 10000
         self.resolve_old_keys = False  # real Jira redirects old keys; off so tests prove lookup by id
+        # Search is eventually consistent: issues younger than this are invisible to JQL unless their
+        # ids are passed in `reconcileIssues`.
+        self.search_lag_seconds = 0.0
         self.webhook_url: str | None = None
         self.webhook_secret = ""
         self.delivered: list[tuple[dict[str, str], bytes]] = []
@@ -146,46 +101,8 @@ class JiraStandIn(StandIn):
         self.webhook_url, self.webhook_secret = url, secret
 
     def webhook_payload(self, issue: Issue, before: tuple[str, str | None]) -> dict[str, Any]:
-        """A `jira:issue_updated` delivery in the REST v2 shape Jira uses for webhooks."""
-        fields = self._fields(issue, None, api="2")
-        fields["description"] = "(plain text in v2 webhooks)"
-        items = [
-            {
-                "field": "status",
-                "fieldtype": "jira",
-                "fieldId": "status",
-                "from": before[0],
-                "fromString": STATUSES[before[0]][0],
-                "to": issue.status,
-                "toString": STATUSES[issue.status][0],
-            }
-        ]
-        if before[1] != issue.resolution:
-            items.insert(
-                0,
-                {
-                    "field": "resolution",
-                    "fieldtype": "jira",
-                    "fieldId": "resolution",
-                    "from": None,
-                    "fromString": before[1],
-                    "to": None,
-                    "toString": issue.resolution,
-                },
-            )
-        return {
-            "timestamp": int(issue.updated.timestamp() * 1000),
-            "webhookEvent": "jira:issue_updated",
-            "issue_event_type_name": "issue_generic",
-            "user": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Stand-in"},
-            "issue": {
-                "id": issue.id,
-                "key": issue.key,
-                "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
-                "fields": fields,
-            },
-            "changelog": {"id": str(10000 + len(self.delivered)), "items": items},
-        }
+        project_id = self.projects[issue.project]
+        return webhook_payload(self.base_url, project_id, issue, before, 10000 + len(self.delivered))
 
     def _deliver(self, payload: dict[str, Any]) -> None:
         if not self.webhook_url:
@@ -230,14 +147,8 @@ class JiraStandIn(StandIn):
         if action == ("PUT", ""):
             return self._edit(issue, request.json() or {})
         if action == ("GET", "/transitions"):
-            return Reply(
-                200,
-                {
-                    "transitions": self._available(
-                        issue, "transitions.fields" in request.query.get("expand", "")
-                    )
-                },
-            )
+            with_fields = "transitions.fields" in request.query.get("expand", "")
+            return Reply(200, {"transitions": transitions_json(self.base_url, issue, with_fields)})
         if action == ("POST", "/transitions"):
             return self._transition(issue, request.json() or {})
         if action == ("POST", "/comment"):
@@ -293,7 +204,9 @@ class JiraStandIn(StandIn):
             return _errors(
                 400, ["Unbounded JQL queries are not allowed here. Please add a search restriction."]
             )
-        found = list(self.issues.values())
+        visible_from = datetime.now(UTC) - timedelta(seconds=self.search_lag_seconds)
+        reconcile = {str(i) for i in body.get("reconcileIssues") or []}
+        found = [i for i in self.issues.values() if i.created <= visible_from or i.id in reconcile]
         for clause in re.split(r"\s+and\s+", jql, flags=re.IGNORECASE):
             match = _JQL_CLAUSE.match(clause)
             if not match:
@@ -340,39 +253,6 @@ class JiraStandIn(StandIn):
                 issue.labels.remove(op["remove"])
         issue.updated = datetime.now(UTC)
         return Reply(204)
-
-    def _available(self, issue: Issue, with_fields: bool) -> list[dict[str, Any]]:
-        out = []
-        for tid, (name, sources, target, resolution_screen) in TRANSITIONS.items():
-            if issue.status not in sources:
-                continue
-            item: dict[str, Any] = {
-                "id": tid,
-                "name": name,
-                "to": self._status_json(target),
-                "hasScreen": resolution_screen,
-                "isGlobal": False,
-                "isInitial": False,
-                "isAvailable": True,
-                "isConditional": False,
-            }
-            if with_fields:
-                item["fields"] = (
-                    {}
-                    if not resolution_screen
-                    else {
-                        "resolution": {
-                            "required": False,
-                            "name": "Resolution",
-                            "key": "resolution",
-                            "operations": ["set"],
-                            "schema": {"type": "resolution", "system": "resolution"},
-                            "allowedValues": [{"id": k, "name": v} for k, v in RESOLUTIONS.items()],
-                        }
-                    }
-                )
-            out.append(item)
-        return out
 
     def _transition(self, issue: Issue, body: dict[str, Any]) -> Reply:
         tid = str((body.get("transition") or {}).get("id"))
@@ -431,50 +311,8 @@ class JiraStandIn(StandIn):
             raise KeyError(id_or_key)
         return issue
 
-    def _status_json(self, status_id: str, api: str = "3") -> dict[str, Any]:
-        name, category = STATUSES[status_id]
-        cat = {
-            **CATEGORIES[category],
-            "self": f"{self.base_url}/rest/api/{api}/statuscategory/{CATEGORIES[category]['id']}",
-        }
-        return {
-            "self": f"{self.base_url}/rest/api/{api}/status/{status_id}",
-            "id": status_id,
-            "name": name,
-            "description": "",
-            "iconUrl": f"{self.base_url}/",
-            "statusCategory": cat,
-        }
-
-    def _fields(self, issue: Issue, wanted: list[str] | None, api: str = "3") -> dict[str, Any]:
-        resolution = None
-        if issue.resolution:
-            rid = next(k for k, v in RESOLUTIONS.items() if v == issue.resolution)
-            resolution = {
-                "self": f"{self.base_url}/rest/api/{api}/resolution/{rid}",
-                "id": rid,
-                "name": issue.resolution,
-                "description": "",
-            }
-        all_fields = {
-            "summary": issue.summary,
-            "status": self._status_json(issue.status, api),
-            "resolution": resolution,
-            "resolutiondate": _stamp(issue.updated) if resolution else None,
-            "labels": list(issue.labels),
-            "priority": {"name": issue.priority, "id": PRIORITIES[issue.priority]}
-            if issue.priority
-            else None,
-            "duedate": issue.duedate,
-            "issuetype": {"id": ISSUE_TYPES[issue.issuetype], "name": issue.issuetype},
-            "project": {"id": self.projects[issue.project], "key": issue.project, "name": issue.project},
-            "description": issue.description,
-            "created": _stamp(issue.created),
-            "updated": _stamp(issue.updated),
-        }
-        if wanted is None or "*all" in wanted:
-            return all_fields
-        return {name: all_fields[name] for name in wanted if name in all_fields}
+    def _fields(self, issue: Issue, wanted: list[str] | None) -> dict[str, Any]:
+        return fields_json(self.base_url, self.projects[issue.project], issue, wanted)
 
     def _issue_json(self, issue: Issue, wanted: list[str] | None) -> dict[str, Any]:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import httpx
 import pytest
 
@@ -78,6 +79,23 @@ async def test_dropped_create_response_then_find_finds_exactly_one(
     assert found is not None and again == found
     assert len(jira_fake.with_label("seam-ei-118")) == 1
     assert len(jira_fake.calls("POST", r"^/rest/api/3/issue$")) == 1
+
+
+async def test_ambiguous_create_waits_out_the_search_index(
+    jira_fake: JiraStandIn, jira_config: JiraConfig, make_draft: Draft
+) -> None:
+    jira_fake.search_lag_seconds = 0.4
+    config = jira_config.model_copy(update={"search_index_lag_seconds": 0.5})
+    jira_fake.fail(Fault("drop_response"), method="POST", path=r"^/rest/api/3/issue$")
+    async with JiraTracker(config) as tracker:
+        with pytest.raises(RetryableError) as caught:
+            await tracker.create(make_draft(), "outbox-1")
+        assert (caught.value.status, caught.value.retry_after) == (None, 0.5)
+        # An immediate retry would not see the issue and would create a second one.
+        assert await tracker.find_by_seam_id("EI-118") is None
+        await anyio.sleep(caught.value.retry_after)
+        await tracker.create(make_draft(), "outbox-1")
+    assert len(jira_fake.with_label("seam-ei-118")) == 1
 
 
 async def test_find_by_seam_id_uses_search_jql_and_misses_cleanly(
