@@ -99,6 +99,7 @@ class StandIn:
         self.response_violations: list[Violation] = []
         self._faults: list[_Planned] = []
         self.base_url = ""  # set once the server is listening
+        self.latency_seconds = 0.0  # added to every request, e.g. for benchmarks against a "slow" vendor
 
     # --- hooks ------------------------------------------------------------------------------
 
@@ -186,8 +187,9 @@ class StandIn:
         if fault is not None and fault.kind == "status":
             await _send_reply(send, Reply(fault.status, fault.body, dict(fault.headers)))
             return
-        if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.seconds)
+        delay = self.latency_seconds + (fault.seconds if fault is not None and fault.kind == "delay" else 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         if fault is not None and fault.kind == "reset":
             await _reset(transport)
             return

@@ -154,6 +154,23 @@ async def test_rate_limit_text_plain_with_retry_after(
     assert caught.value.retry_after == 93.0 and RATE_LIMITED_TEXT in caught.value.message
 
 
+async def test_503_and_500_are_retryable_then_recover(
+    zendesk_fake: ZendeskStandIn, zendesk_config: ZendeskConfig, make_draft: Draft
+) -> None:
+    zendesk_fake.fail(Fault("status", 503, {"Retry-After": "20"}, "Service Unavailable"), method="GET")
+    zendesk_fake.fail(Fault("status", 500, body={"error": "InternalError"}), method="POST")
+    async with ZendeskTracker(zendesk_config) as tracker:
+        with pytest.raises(RetryableError) as unavailable:
+            await tracker.create(make_draft(), "outbox-7")
+        with pytest.raises(RetryableError) as broken:
+            await tracker.create(make_draft(), "outbox-7")
+        ref = await tracker.create(make_draft(), "outbox-7")
+    assert (unavailable.value.status, unavailable.value.retry_after) == (503, 20.0)
+    assert (broken.value.status, broken.value.retry_after) == (500, None)
+    assert "InternalError" in broken.value.message
+    assert [t.id for t in zendesk_fake.with_external_id("seam-ei-118")] == [int(ref.id)]
+
+
 async def test_wrong_credentials_are_permanent_401(zendesk_config: ZendeskConfig) -> None:
     config = zendesk_config.model_copy(update={"api_token": type(zendesk_config.api_token)("nope")})
     async with ZendeskTracker(config) as tracker:
