@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -27,10 +28,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # NUL is never meaningful in a URL, and PostgreSQL cannot compare text holding one.
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            await self._refuse(scope, send, 400, "The URL contains a NUL character (%00).", "url")
+            return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse_large(scope, send)
             return
 
         seen = 0
@@ -56,22 +61,29 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse_large(scope, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse_large(self, scope: Scope, send: Send) -> None:
+        detail = f"The request body exceeds the limit of {self.max_bytes} bytes."
+        await self._refuse(scope, send, 413, detail, "body", f"larger than {self.max_bytes} bytes")
+
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, detail: str, field: str, message: str | None = None
+    ) -> None:
+        phrase = HTTPStatus(status).phrase
         body: dict[str, Any] = {
-            "type": PROBLEM_TYPE_BASE + "payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body exceeds the limit of {self.max_bytes} bytes.",
+            "type": PROBLEM_TYPE_BASE + phrase.lower().replace(" ", "-"),
+            "title": phrase,
+            "status": status,
+            "detail": detail,
             "instance": scope.get("path"),
-            "errors": [{"field": "body", "message": f"larger than {self.max_bytes} bytes"}],
+            "errors": [{"field": field, "message": message or detail}],
         }
         raw = json.dumps(body).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", MEDIA_TYPE.encode()),
                     (b"content-length", str(len(raw)).encode()),

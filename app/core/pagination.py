@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from typing import Annotated
+
+from fastapi import Path
 
 from app.core.errors import InvalidInput, field_error
 
@@ -28,3 +31,8 @@ def decode(cursor: str | None, kind: str = "id") -> int | None:
             "The cursor is not one this API gave out for this listing.",
             errors=[field_error("query.cursor", "unknown cursor")],
         ) from exc
+
+
+# Row ids are 32-bit on PostgreSQL; a larger id can name nothing, so it is refused as input.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]

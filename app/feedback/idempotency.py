@@ -48,9 +48,9 @@ def run(
         result = work()
         session.commit()
         return result
-    if not 1 <= len(key) <= 255:
+    if not 1 <= len(key) <= 255 or "\x00" in key:
         raise InvalidInput(
-            "Idempotency-Key must be 1 to 255 characters.",
+            "Idempotency-Key must be 1 to 255 characters, none of them NUL.",
             errors=[field_error("header.Idempotency-Key", "1 to 255 characters")],
         )
     digest = body_hash(payload)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 from sqlmodel import Session
 
 from app.auth.deps import require
@@ -15,8 +14,10 @@ from app.auth.service import Principal
 from app.core import pagination
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
+from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.settings import get_settings
+from app.core.types_api import IsoDatetime
 from app.feedback import idempotency
 from app.feedback import service as feedback
 from app.feedback.schemas import BatchIn, BatchOut, FeedbackIn, FeedbackOut, FeedbackPage, TriageDecision
@@ -88,11 +89,11 @@ def post_batch(
 @router.get("/feedback", response_model=FeedbackPage)
 def list_feedback(
     stage: str | None = None,
-    issue_id: Annotated[int | None, Query(alias="issue")] = None,
+    issue_id: Annotated[int | None, Query(alias="issue", ge=1, le=pagination.MAX_ID)] = None,
     source: str | None = None,
     state: Annotated[str | None, Query(pattern="^(placed|triage)$")] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: Principal = Depends(require("read")),
@@ -121,7 +122,7 @@ def _page(session: Session, limit: int, cursor: str | None, **filters: Any) -> d
 
 @router.get("/feedback/{feedback_id}", response_model=FeedbackOut)
 def get_feedback(
-    feedback_id: int, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
+    feedback_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     return feedback.to_out(feedback.get(session, feedback_id))
 
@@ -129,8 +130,8 @@ def get_feedback(
 @router.get("/triage", response_model=FeedbackPage, tags=["triage"])
 def triage_queue(
     source: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: Principal = Depends(require("read")),
@@ -141,7 +142,7 @@ def triage_queue(
 
 @router.post("/triage/{feedback_id}", response_model=FeedbackOut, tags=["triage"])
 def triage_item(
-    feedback_id: int,
+    feedback_id: RowId,
     body: TriageDecision,
     principal: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),

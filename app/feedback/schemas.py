@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.core.types_api import ApiModel, IsoDatetime
 
 Scale = Literal["nps", "csat", "ces"]
 # Inclusive score ranges per scale.
 SCALE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -28,7 +30,7 @@ class FeedbackIn(BaseModel):
     touchpoint: str | None = Field(default=None, min_length=1, max_length=200)
     customer_ref: str | None = Field(default=None, min_length=1, max_length=200)
     persona: str | None = Field(default=None, min_length=1, max_length=100)
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: IsoDatetime | None = Field(
         default=None, description="When the customer gave it; now if absent."
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -83,7 +85,7 @@ class IngestResult(BaseModel):
     errors: list[dict[str, str]] = Field(default_factory=list)
 
 
-class BatchIn(BaseModel):
+class BatchIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[dict[str, Any]] = Field(
@@ -103,7 +105,7 @@ class FeedbackPage(BaseModel):
     next_cursor: str | None
 
 
-class TriageDecision(BaseModel):
+class TriageDecision(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: str = Field(min_length=1, max_length=100)

@@ -11,6 +11,7 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core import pagination
 from app.core.deps import get_session
+from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.issues import queries
 from app.issues import service as issues
@@ -48,14 +49,14 @@ def _detail(session: Session, issue_id: int) -> dict[str, Any]:
 
 @router.get("/{issue_id}", response_model=IssueDetail)
 def get_issue(
-    issue_id: int, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
+    issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> Any:
     return _detail(session, issue_id)
 
 
 @router.post("/{issue_id}/transitions", response_model=IssueDetail)
 def transition_issue(
-    issue_id: int,
+    issue_id: RowId,
     body: TransitionIn,
     principal: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),
@@ -67,7 +68,7 @@ def transition_issue(
 
 @router.post("/{issue_id}/merge", response_model=IssueDetail)
 def merge_issue(
-    issue_id: int,
+    issue_id: RowId,
     body: MergeIn,
     principal: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),
@@ -80,7 +81,7 @@ def merge_issue(
 
 @router.get("/{issue_id}/events", response_model=EventPage)
 def issue_events(
-    issue_id: int,
+    issue_id: RowId,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     _: Principal = Depends(require("read")),

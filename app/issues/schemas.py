@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.types_api import ApiModel
 from app.issues.lifecycle import STATUSES
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
@@ -52,17 +53,17 @@ class IssuePage(BaseModel):
     next_cursor: str | None
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Status
     reason: str | None = Field(default=None, max_length=4000)
 
 
-class MergeIn(BaseModel):
+class MergeIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
-    into: int = Field(gt=0, description="The issue that absorbs this one.")
+    into: int = Field(ge=1, le=2**31 - 1, description="The issue that absorbs this one.")
     reason: str | None = Field(default=None, max_length=4000)
 
 

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from app.core.types_api import ApiModel
+
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 _KEY_RE = re.compile(KEY_PATTERN)
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     # Unknown keys are refused: a typo in a journey file must not be silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
