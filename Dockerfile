@@ -1,0 +1,23 @@
+# Seam API, worker and scheduler image. PostgreSQL in production: set SEAM_DATABASE_URL.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /srv/seam
+
+# Dependencies first, so code changes don't reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir -p app integrations && touch app/__init__.py integrations/__init__.py \
+    && pip install . && pip uninstall -y seam
+
+COPY app ./app
+COPY integrations ./integrations
+COPY migrations ./migrations
+COPY examples ./examples
+COPY alembic.ini ./
+RUN pip install --no-deps -e . && useradd --system --home /srv/seam seam
+USER seam
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+# Migrate, then serve. Run `seam worker` / `seam scheduler` from the same image for background work.
+CMD ["sh", "-c", "seam db upgrade && seam serve --host 0.0.0.0 --port 8000"]
