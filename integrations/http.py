@@ -179,11 +179,27 @@ async def send(
     return response
 
 
+async def send_json(client: httpx.AsyncClient, vendor: str, method: str, path: str, **kwargs: Any) -> Any:
+    """`send`, then the decoded JSON body; a non-JSON 2xx (a proxy's HTML page) is a PermanentError."""
+    response = await send(client, vendor, method, path, **kwargs)
+    try:
+        return response.json()
+    except ValueError:
+        raise PermanentError(
+            f"{vendor} {method} {path}: HTTP {response.status_code} with a non-JSON body",
+            status=response.status_code,
+        ) from None
+
+
 # --- response -> error --------------------------------------------------------------------------
 
 
 def raise_for_response(response: httpx.Response, what: str, now: datetime | None = None) -> None:
     status = response.status_code
+    if 300 <= status < 400:
+        # Redirects are not followed (see build_client); a moved site needs a new base URL.
+        location = response.headers.get("Location", "?")
+        raise PermanentError(f"{what}: HTTP {status} redirect to {location}; check the base URL", status)
     if status < 400:
         return
     message = f"{what}: HTTP {status}: {vendor_error_message(response)}"

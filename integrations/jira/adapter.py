@@ -98,6 +98,9 @@ class JiraTracker:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await http.send(self._client, "jira", method, path, **kwargs)
 
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return await http.send_json(self._client, "jira", method, path, **kwargs)
+
     def _ref(self, issue_id: str, key: str) -> TicketRef:
         return TicketRef(vendor="jira", id=issue_id, key=key, url=f"{self.config.base_url}/browse/{key}")
 
@@ -125,21 +128,20 @@ class JiraTracker:
             fields["duedate"] = draft.due_date.isoformat()
         body = {"fields": fields, "properties": [{"key": "seam", "value": {"issue_id": draft.seam_issue_id}}]}
         try:
-            response = await self._send("POST", "/rest/api/3/issue", json_body=body)
+            data = await self._json("POST", "/rest/api/3/issue", json_body=body)
         except RetryableError as exc:
             if exc.retry_after is None and (exc.status is None or exc.status >= 500):
                 # No answer, or a 5xx without advice: the issue may exist but not be searchable
                 # yet, and retrying at once could create a second one.
                 exc.retry_after = self.config.search_index_lag_seconds
             raise
-        data = response.json()
         return self._ref(str(data["id"]), str(data["key"]))
 
     async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None:
         label = seam_label(seam_issue_id)
         # The label is normalised to [a-z0-9_.-], so quoting it cannot break the JQL.
         body = {"jql": f'labels = "{label}" ORDER BY created ASC', "fields": ["created"], "maxResults": 10}
-        data = (await self._send("POST", "/rest/api/3/search/jql", json_body=body)).json()
+        data = await self._json("POST", "/rest/api/3/search/jql", json_body=body)
         issues = data.get("issues") or []
         if not issues:
             return None
@@ -152,8 +154,7 @@ class JiraTracker:
 
     async def get(self, ref: TicketRef) -> TicketState:
         # By numeric id: a moved issue keeps its id but not its key.
-        response = await self._send("GET", f"/rest/api/3/issue/{ref.id}", params={"fields": _STATE_FIELDS})
-        data = response.json()
+        data = await self._json("GET", f"/rest/api/3/issue/{ref.id}", params={"fields": _STATE_FIELDS})
         return self.state_from_fields(self._ref(str(data["id"]), str(data["key"])), data.get("fields") or {})
 
     def state_from_fields(self, ref: TicketRef, fields: Mapping[str, Any]) -> TicketState:
@@ -206,7 +207,7 @@ class JiraTracker:
             logger.info("jira transition %s -> %s: already %s", current.ref.key, to, current.category)
             return
         path = f"/rest/api/3/issue/{ref.id}/transitions"
-        data = (await self._send("GET", path, params={"expand": "transitions.fields"})).json()
+        data = await self._json("GET", path, params={"expand": "transitions.fields"})
         chosen = self._choose_transition(data.get("transitions") or [], to)
         if chosen is None:
             raise PermanentError(f"jira: no transition to {to!r} from status {current.status!r}", status=None)

@@ -105,6 +105,9 @@ class ZendeskTracker:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await http.send(self._client, "zendesk", method, path, **kwargs)
 
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return await http.send_json(self._client, "zendesk", method, path, **kwargs)
+
     def _ref(self, ticket_id: str) -> TicketRef:
         url = f"{self.config.base_url}/agent/tickets/{ticket_id}"
         return TicketRef(vendor="zendesk", id=ticket_id, key=ticket_id, url=url)
@@ -136,18 +139,18 @@ class ZendeskTracker:
             ticket["group_id"] = draft.target.group_id
         if draft.due_date:
             ticket["due_at"] = f"{draft.due_date.isoformat()}T00:00:00Z"
-        response = await self._send(
+        data = await self._json(
             "POST",
             "/api/v2/tickets",
             json_body={"ticket": ticket},
             headers={"Idempotency-Key": idempotency_key},
         )
-        return self._ref(str(response.json()["ticket"]["id"]))
+        return self._ref(str(data["ticket"]["id"]))
 
     async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None:
         marker = seam_label(seam_issue_id)
-        response = await self._send("GET", "/api/v2/tickets", params={"external_id": marker})
-        tickets = response.json().get("tickets") or []
+        data = await self._json("GET", "/api/v2/tickets", params={"external_id": marker})
+        tickets = data.get("tickets") or []
         if not tickets:
             return None
         # external_id is not unique ("may return multiple"): settle on the oldest, deterministically.
@@ -162,7 +165,7 @@ class ZendeskTracker:
         return self.state_from_fields(str(ticket["id"]), ticket)
 
     async def _get_ticket(self, ticket_id: str) -> dict[str, Any]:
-        ticket: dict[str, Any] = (await self._send("GET", f"/api/v2/tickets/{ticket_id}")).json()["ticket"]
+        ticket: dict[str, Any] = (await self._json("GET", f"/api/v2/tickets/{ticket_id}"))["ticket"]
         return ticket
 
     def state_from_fields(self, ticket_id: str, fields: Mapping[str, Any]) -> TicketState:

@@ -67,6 +67,20 @@ def test_503_with_http_date() -> None:
     assert caught.value.retry_after == 45.0
 
 
+def test_redirect_is_permanent() -> None:
+    response = _response(301, None, {"Location": "https://acme-new.zendesk.com/api/v2/tickets"})
+    with pytest.raises(PermanentError, match=r"redirect to https://acme-new\.zendesk\.com"):
+        raise_for_response(response, "zendesk GET /x")
+
+
+@pytest.mark.anyio
+async def test_non_json_success_is_permanent(jira_fake: JiraStandIn, jira_config: JiraConfig) -> None:
+    jira_fake.fail(Fault("status", 200, body="<html>captive portal</html>"))
+    async with JiraTracker(jira_config) as tracker:
+        with pytest.raises(PermanentError, match="non-JSON"):
+            await tracker.find_by_seam_id("EI-1")
+
+
 # --- vendor error shapes ----------------------------------------------------------------------
 
 
