@@ -7,6 +7,7 @@ vendor's JSON. Nothing here touches a database or imports `app`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -172,6 +173,13 @@ def seam_label(seam_issue_id: str) -> str:
     return normalise_label(f"seam-{seam_issue_id}")
 
 
+def key_label(idempotency_key: str) -> str:
+    """A second marker, per create request. One experience issue can have several contributions
+    (one ticket per team), so the retry of a create must look for *its* ticket, not any ticket of the
+    issue. Hashed: the key may be long or hold characters labels cannot."""
+    return "seam-k-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+
+
 # --- the protocol -------------------------------------------------------------------------------
 
 
@@ -180,8 +188,9 @@ class TicketTracker(Protocol):
     vendor: Vendor
 
     async def create(self, draft: TicketDraft, idempotency_key: str) -> TicketRef:
-        """Create the ticket. Safe to call again after an ambiguous failure: an existing ticket
-        carrying our id is returned instead of a second one."""
+        """Create the ticket. Safe to call again with the same `idempotency_key` (e.g. the outbox row
+        id) after an ambiguous failure: the ticket that request created is returned, not a second one.
+        A different key for the same seam issue (another team's contribution) creates its own ticket."""
         ...
 
     async def update(self, ref: TicketRef, fields: TicketUpdate) -> None: ...
@@ -194,7 +203,9 @@ class TicketTracker(Protocol):
 
     async def get(self, ref: TicketRef) -> TicketState: ...
 
-    async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None: ...
+    async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None:
+        """The oldest ticket carrying our id (label / external_id), or None."""
+        ...
 
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, secret: SecretStr | str, now: datetime

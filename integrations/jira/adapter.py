@@ -25,6 +25,7 @@ from integrations.base import (
     TicketUpdate,
     TransitionTarget,
     Vendor,
+    key_label,
     normalise_label,
     seam_label,
 )
@@ -107,14 +108,16 @@ class JiraTracker:
     # --- create / find ----------------------------------------------------------------------
 
     async def create(self, draft: TicketDraft, idempotency_key: str) -> TicketRef:
-        # Jira has no idempotency key: the label we set below is what makes a retry safe.
-        existing = await self.find_by_seam_id(draft.seam_issue_id)
+        # Jira has no idempotency key: the per-request label we set below is what makes a retry safe.
+        request_label = key_label(idempotency_key)
+        existing = await self._find_by_label(request_label)
         if existing is not None:
             logger.info("jira create %s: already exists as %s", idempotency_key, existing.key)
             return existing
         if not draft.target.project_key:
             raise PermanentError("jira create: target.project_key is required")
-        labels = list(dict.fromkeys([seam_label(draft.seam_issue_id), *map(normalise_label, draft.labels)]))
+        ours = [seam_label(draft.seam_issue_id), request_label]
+        labels = list(dict.fromkeys([*ours, *map(normalise_label, draft.labels)]))
         fields: dict[str, Any] = {
             "project": {"key": draft.target.project_key},
             "issuetype": {"name": draft.target.issue_type},
@@ -138,7 +141,9 @@ class JiraTracker:
         return self._ref(str(data["id"]), str(data["key"]))
 
     async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None:
-        label = seam_label(seam_issue_id)
+        return await self._find_by_label(seam_label(seam_issue_id))
+
+    async def _find_by_label(self, label: str) -> TicketRef | None:
         # The label is normalised to [a-z0-9_.-], so quoting it cannot break the JQL.
         body = {"jql": f'labels = "{label}" ORDER BY created ASC', "fields": ["created"], "maxResults": 10}
         data = await self._json("POST", "/rest/api/3/search/jql", json_body=body)

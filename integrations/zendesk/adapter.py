@@ -25,6 +25,7 @@ from integrations.base import (
     TicketUpdate,
     TransitionTarget,
     Vendor,
+    key_label,
     normalise_label,
     seam_label,
 )
@@ -115,14 +116,15 @@ class ZendeskTracker:
     # --- create / find ----------------------------------------------------------------------
 
     async def create(self, draft: TicketDraft, idempotency_key: str) -> TicketRef:
-        # Idempotency-Key covers a replay within Zendesk's key lifetime (about 2 h); external_id covers
-        # a retry after that, so look it up first.
-        existing = await self.find_by_seam_id(draft.seam_issue_id)
+        # Idempotency-Key covers a replay within Zendesk's key lifetime (about 2 h); external_id plus
+        # the per-request tag cover a retry after that, so look first.
+        marker, request_tag = seam_label(draft.seam_issue_id), key_label(idempotency_key)
+        existing = await self._find(marker, request_tag)
         if existing is not None:
             logger.info("zendesk create %s: already exists as %s", idempotency_key, existing.id)
             return existing
-        marker = seam_label(draft.seam_issue_id)
-        tags = list(dict.fromkeys([marker, *(normalise_label(t).replace("-", "_") for t in draft.labels)]))
+        extra = (normalise_label(t).replace("-", "_") for t in draft.labels)
+        tags = list(dict.fromkeys([marker, request_tag, *extra]))
         ticket: dict[str, Any] = {
             "subject": draft.summary,
             "comment": {
@@ -148,9 +150,11 @@ class ZendeskTracker:
         return self._ref(str(data["ticket"]["id"]))
 
     async def find_by_seam_id(self, seam_issue_id: str) -> TicketRef | None:
-        marker = seam_label(seam_issue_id)
+        return await self._find(seam_label(seam_issue_id))
+
+    async def _find(self, marker: str, tag: str | None = None) -> TicketRef | None:
         data = await self._json("GET", "/api/v2/tickets", params={"external_id": marker})
-        tickets = data.get("tickets") or []
+        tickets = [t for t in data.get("tickets") or [] if tag is None or tag in (t.get("tags") or [])]
         if not tickets:
             return None
         # external_id is not unique ("may return multiple"): settle on the oldest, deterministically.

@@ -14,6 +14,7 @@ from integrations.base import (
     TicketDraft,
     TicketTracker,
     TicketUpdate,
+    key_label,
 )
 from integrations.jira import JiraConfig, JiraTracker
 from tests.fakes.jira import JiraStandIn
@@ -41,7 +42,7 @@ async def test_create_sends_adf_label_property_and_keeps_numeric_id(
     issue = jira_fake.find(ref.id)
     assert issue is not None
     assert ref.id.isdigit() and ref.key == "CX-1" and ref.url.endswith("/browse/CX-1")
-    assert issue.labels == ["seam-ei-118", "journey-checkout", "seam"]
+    assert issue.labels == ["seam-ei-118", key_label("outbox-1"), "journey-checkout", "seam"]
     assert issue.properties == {"seam": {"issue_id": "EI-118"}}
     assert issue.priority == "High" and issue.duedate == "2026-12-01"
     doc = issue.description
@@ -63,6 +64,19 @@ async def test_create_twice_gives_one_issue(
         second = await tracker.create(make_draft(), "outbox-1")
     assert first == second
     assert len(jira_fake.with_label("seam-ei-118")) == 1
+
+
+async def test_each_contribution_gets_its_own_issue(
+    jira_fake: JiraStandIn, jira_config: JiraConfig, make_draft: Draft
+) -> None:
+    # Two teams work on the same experience issue in two projects; each create has its own key.
+    async with JiraTracker(jira_config) as tracker:
+        cx = await tracker.create(make_draft(project_key="CX"), "jira-create:contribution-1")
+        ops = await tracker.create(make_draft(project_key="OPS"), "jira-create:contribution-2")
+        retried = await tracker.create(make_draft(project_key="OPS"), "jira-create:contribution-2")
+        oldest = await tracker.find_by_seam_id("EI-118")
+    assert cx != ops and retried == ops and oldest == cx
+    assert len(jira_fake.with_label("seam-ei-118")) == 2
 
 
 async def test_dropped_create_response_then_find_finds_exactly_one(

@@ -14,6 +14,7 @@ from integrations.base import (
     TicketDraft,
     TicketTracker,
     TicketUpdate,
+    key_label,
 )
 from integrations.zendesk import ZendeskConfig, ZendeskTracker
 from tests.fakes.server import Fault
@@ -43,7 +44,7 @@ async def test_create_sends_idempotency_key_external_id_and_html(
     ticket = zendesk_fake.tickets[int(ref.id)]
     assert ref.key == ref.id and ref.url.endswith(f"/agent/tickets/{ref.id}")
     assert ticket.external_id == "seam-ei-118" and ticket.group_id == 98738
-    assert ticket.tags == ["seam-ei-118", "journey_checkout", "seam"]
+    assert ticket.tags == ["seam-ei-118", key_label("outbox-7"), "journey_checkout", "seam"]
     assert (ticket.priority, ticket.type, ticket.due_at) == ("high", "task", "2026-12-01T00:00:00Z")
     first = ticket.comments[0]
     assert first["public"] is False
@@ -63,6 +64,17 @@ async def test_dropped_create_response_then_retry_gives_one_ticket(
         again = await tracker.create(make_draft(), "outbox-7")
     assert found is not None and again == found
     assert len(zendesk_fake.with_external_id("seam-ei-118")) == 1
+
+
+async def test_each_contribution_gets_its_own_ticket(
+    zendesk_fake: ZendeskStandIn, zendesk_config: ZendeskConfig, make_draft: Draft
+) -> None:
+    async with ZendeskTracker(zendesk_config) as tracker:
+        billing = await tracker.create(make_draft(group_id=1), "zendesk-create:contribution-1")
+        support = await tracker.create(make_draft(group_id=2), "zendesk-create:contribution-2")
+        retried = await tracker.create(make_draft(group_id=2), "zendesk-create:contribution-2")
+    assert billing != support and retried == support
+    assert len(zendesk_fake.with_external_id("seam-ei-118")) == 2
 
 
 async def test_idempotency_key_replay_is_a_hit(zendesk_fake: ZendeskStandIn) -> None:
