@@ -178,7 +178,7 @@ class JiraStandIn(StandIn):
         priority = (fields.get("priority") or {}).get("name")
         if priority is not None and priority not in PRIORITIES:
             problems["priority"] = f"Priority name '{priority}' is not valid"
-        if problems:
+        if problems or project is None or issuetype is None:
             return _errors(400, fields=problems)
         self._next_id += 1
         issue = Issue(

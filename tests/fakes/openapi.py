@@ -27,7 +27,11 @@ JIRA_SPEC_HOST = "https://jira.fake.test"
 ZENDESK_SPEC_HOST = "https://zendesk.fake.test"
 
 
-class _ZendeskLoader(yaml.SafeLoader):
+# The C loader parses the 1 MB document about ten times faster than the pure-Python one.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ZendeskLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     pass
 
 
@@ -50,7 +54,7 @@ def jira_spec() -> OpenAPI:
 @functools.cache
 def zendesk_spec() -> OpenAPI:
     with open(SPECS_DIR / "zendesk-support-oas.yaml", "rb") as fh:
-        document = yaml.load(fh, Loader=_ZendeskLoader)  # a SafeLoader subclass
+        document = yaml.load(fh, Loader=_ZendeskLoader)  # a (C)SafeLoader subclass
     schemas = document["components"]["schemas"]
     for name in ("TicketCreateInput", "TicketUpdateInput"):
         field = schemas[name]["properties"].get("custom_fields")

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from integrations import registry
-from integrations.base import PermanentError, RetryableError, TicketDraft, UnsafeURLError
+from integrations.base import PermanentError, RetryableError, TicketDraft, TicketTracker, UnsafeURLError
 from integrations.http import SecretBasicAuth, check_base_url, parse_retry_after, raise_for_response
 from integrations.jira import JiraConfig, JiraTracker
 from integrations.zendesk import ZendeskConfig, ZendeskTracker
@@ -251,7 +251,7 @@ async def test_errors_and_logs_never_carry_credentials(
         "allow_private_network": True,
         "timeout_seconds": 0.3,
     }
-    trackers = [
+    trackers: list[TicketTracker] = [
         JiraTracker(JiraConfig(base_url=jira_fake.base_url, **common)),
         ZendeskTracker(ZendeskConfig(base_url=zendesk_fake.base_url, **common)),
     ]
@@ -270,9 +270,9 @@ async def test_errors_and_logs_never_carry_credentials(
                     caught.append(exc)
             await tracker.aclose()
     assert len(caught) == 8
-    for exc in caught:
-        assert not _leaks(str(exc)) and not _leaks(repr(exc))
-        assert not _leaks(repr(exc.__cause__)) and not _leaks(str(exc.__cause__))
+    for error in caught:
+        assert not _leaks(str(error)) and not _leaks(repr(error))
+        assert not _leaks(repr(error.__cause__)) and not _leaks(str(error.__cause__))
     assert caplog.records and not _leaks(caplog.text)
     # The stand-ins really did receive the credentials, so the checks above are not vacuous.
     assert any(_leaks(r.headers.get("authorization", "")) for r in jira_fake.requests)
