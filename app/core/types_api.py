@@ -48,7 +48,17 @@ class ApiModel(BaseModel):
 
     @model_validator(mode="after")
     def _no_nul(self) -> ApiModel:
-        found = nul_path(self.model_dump())
+        # Nested models are ApiModels too and check themselves, so only this level is walked.
+        found = None
+        for name, value in self.__dict__.items():
+            if isinstance(value, str):
+                if "\x00" in value:
+                    found = name
+                    break
+            elif value and isinstance(value, dict | list):
+                found = nul_path(value, name)
+                if found:
+                    break
         if found:
             raise ValueError(f"{found}: contains a NUL character (\\u0000), which cannot be stored")
         return self

@@ -40,6 +40,8 @@ class FeedbackItem(SQLModel, table=True):
     issue_id: int | None = Field(default=None, foreign_key="experience_issues.id")
     placement: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     created_by_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    # Which ingest call stored the row: tells a batch's own inserts from a concurrent twin's.
+    ingest_batch: str | None = Field(default=None, max_length=32)
 
 
 class IdempotencyRecord(SQLModel, table=True):

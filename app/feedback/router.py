@@ -80,7 +80,7 @@ def post_batch(
             rejected=len(bad),
             results=results,
         )
-        return 200, jsonable_encoder(out)
+        return 200, out.model_dump(mode="json")
 
     status, out = idempotency.run(session, principal, idempotency_key, body.items, work)
     return JSONResponse(out, status_code=status)

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import String, select
 from sqlmodel import Session
 
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.problems import validation_errors
-from app.core.sql import insert_ignore
+from app.core.sql import insert_ignore, is_in
 from app.feedback import placement
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn, IngestResult
@@ -29,7 +29,7 @@ from app.issues import service as issues
 from app.journey.schemas import Journey
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
-_LOOKUP_CHUNK = 200
+_LOOKUP_CHUNK = 1000
 
 
 @dataclass
@@ -70,13 +70,28 @@ def validate_raw(raw: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, Feedbac
     return good, bad
 
 
-def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], FeedbackItem]:
-    found: dict[tuple[str, str], FeedbackItem] = {}
-    for i in range(0, len(keys), _LOOKUP_CHUNK):
-        chunk = keys[i : i + _LOOKUP_CHUNK]
-        stmt = select(FeedbackItem).where(tuple_(FeedbackItem.source, FeedbackItem.external_id).in_(chunk))
-        for row in session.execute(stmt).scalars():
-            found[(row.source, row.external_id)] = row
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    issue_id: int | None
+    state: str
+    ingest_batch: str | None
+
+
+def _lookup(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Stored]:
+    """Stored items by (source, external_id): one query per source, ids passed as one array on PostgreSQL."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, external_id in keys:
+        by_source[source].append(external_id)
+    c = ITEMS.c
+    cols = (c.id, c.source, c.external_id, c.issue_id, c.state, c.ingest_batch)
+    found: dict[tuple[str, str], _Stored] = {}
+    for source, ids in by_source.items():
+        for i in range(0, len(ids), _LOOKUP_CHUNK):
+            match = is_in(session, c.external_id, ids[i : i + _LOOKUP_CHUNK], String)
+            for row in session.execute(select(*cols).where(c.source == source, match)):
+                key = (row.source, row.external_id)
+                found[key] = _Stored(row.id, row.issue_id, row.state, row.ingest_batch)
     return found
 
 
@@ -125,7 +140,7 @@ def ingest(
             )
         )
 
-    existing = _existing(session, [(r.values["source"], r.values["external_id"]) for r in rows])
+    existing = _lookup(session, [(r.values["source"], r.values["external_id"]) for r in rows])
     fresh = [r for r in rows if (r.values["source"], r.values["external_id"]) not in existing]
 
     # Phase 1: find or open issues, in a fixed order so concurrent batches queue rather than deadlock.
@@ -143,21 +158,29 @@ def ingest(
         else:
             r.values["issue_id"] = None
 
+    # A plain executemany (no RETURNING) is what drivers make fast; the batch token then tells our rows
+    # from ones a concurrent request stored first under the same key.
+    batch_token = uuid.uuid4().hex
     inserted: dict[tuple[str, str], int] = {}
     if fresh:
-        stmt = insert_ignore(session, ITEMS, ["source", "external_id"]).returning(
-            ITEMS.c.id, ITEMS.c.source, ITEMS.c.external_id
+        for r in fresh:
+            r.values["ingest_batch"] = batch_token
+        # Through the connection: the ORM's bulk-insert layer costs more than the insert itself.
+        session.connection().execute(
+            insert_ignore(session, ITEMS, ["source", "external_id"]), [r.values for r in fresh]
         )
-        for row in session.execute(stmt, [r.values for r in fresh]):
-            inserted[(row.source, row.external_id)] = row.id
+        stored = _lookup(session, [(r.values["source"], r.values["external_id"]) for r in fresh])
+        for key, row in stored.items():
+            if row.ingest_batch == batch_token:
+                inserted[key] = row.id
+            else:
+                existing[key] = row
 
     deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
-    late_dupes: list[tuple[str, str]] = []
     for r in fresh:
         key = (r.values["source"], r.values["external_id"])
         item_id = inserted.get(key)
         if item_id is None:  # a concurrent request stored the same item first
-            late_dupes.append(key)
             continue
         v = r.values
         if v["issue_id"] is not None:
@@ -167,8 +190,6 @@ def ingest(
         )
     issues.apply_deltas(session, deltas)
 
-    if late_dupes:
-        existing.update(_existing(session, late_dupes))
     for r in rows:
         if r.index in results:
             continue

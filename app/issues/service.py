@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import String, case, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.auth.service import Principal
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
-from app.core.sql import insert_ignore, lock_rows
+from app.core.sql import insert_ignore, is_in, lock_rows
 from app.feedback.models import FeedbackItem
 from app.feedback.placement import Decision
 from app.issues import lifecycle
@@ -154,11 +154,21 @@ def apply_deltas(session: Session, deltas: dict[int, Delta]) -> None:
         d = deltas[issue_id]
         new_customers = 0
         if d.customers:
-            stmt = insert_ignore(session, CUSTOMERS, ["issue_id", "customer_ref"]).returning(
-                CUSTOMERS.c.customer_ref
+            # The issue row is locked, so nobody else adds customers to it until we commit: read, then add.
+            known = set(
+                session.execute(
+                    select(CUSTOMERS.c.customer_ref).where(
+                        CUSTOMERS.c.issue_id == issue_id,
+                        is_in(session, CUSTOMERS.c.customer_ref, sorted(d.customers), String),
+                    )
+                ).scalars()
             )
-            rows = [{"issue_id": issue_id, "customer_ref": c} for c in sorted(d.customers)]
-            new_customers = len(session.execute(stmt, rows).all())
+            fresh = sorted(d.customers - known)
+            if fresh:
+                session.execute(
+                    CUSTOMERS.insert(), [{"issue_id": issue_id, "customer_ref": c} for c in fresh]
+                )
+            new_customers = len(fresh)
         c = ISSUES.c
         session.execute(
             update(ISSUES)

@@ -1,0 +1,206 @@
+"""Ingest throughput: Seam's service path and HTTP path, each against a raw Core executemany baseline.
+
+    python bench/ingest.py [--items 20000] [--batch 1000] [--repeat 3] [--db sqlite,postgres]
+
+Each figure is the median of --repeat runs, each into an emptied database; every ratio compares two
+paths measured in the same run on the same machine, because absolute times drift on shared hosts.
+The last line printed is JSON with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+import yaml
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from _common import ROOT, fresh_database, median
+from app.auth.service import create_key
+from app.core.models import metadata
+from app.core.settings import Settings
+from app.feedback import service as feedback
+from app.feedback.schemas import FeedbackIn
+from app.issues.service import Actor
+from app.journey import service as journeys
+from app.main import create_app
+
+TOUCHPOINTS = ["checkout-survey", "first-box-nps", "delivery-csat", "invoice-email", "box-review", None]
+
+
+def make_items(n: int, run: int) -> list[dict[str, Any]]:
+    rng = random.Random(run)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    items = []
+    for i in range(n):
+        item: dict[str, Any] = {
+            "source": "bench",
+            "external_id": f"r{run}-{i}",
+            "text": f"Feedback number {i}: the box arrived late and the salmon was warm",
+            "score": rng.randint(0, 10),
+            "scale": "nps",
+            "customer_ref": f"c{rng.randint(1, max(1, n // 4))}",
+            "occurred_at": (now - timedelta(minutes=i)).isoformat(),
+        }
+        tp = rng.choice(TOUCHPOINTS)
+        if tp:
+            item["touchpoint"] = tp
+        items.append(item)
+    return items
+
+
+def reset(engine: Engine) -> None:
+    names = [
+        t.name for t in reversed(metadata.sorted_tables) if t.name not in ("journey_versions", "api_keys")
+    ]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+def raw_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            "source": it["source"],
+            "external_id": it["external_id"],
+            "text": it["text"],
+            "score": it["score"],
+            "scale": it["scale"],
+            "touchpoint": it.get("touchpoint"),
+            "customer_ref": it["customer_ref"],
+            "persona": None,
+            "occurred_at": datetime.fromisoformat(it["occurred_at"]),
+            "received_at": now,
+            "extra": {},
+            "state": "triage",
+            "stage": None,
+            "moment": None,
+            "issue_id": None,
+            "placement": {},
+            "created_by_key_id": None,
+        }
+        for it in items
+    ]
+
+
+def time_raw(engine: Engine, items: list[dict[str, Any]], batch: int) -> float:
+    table = metadata.tables["feedback_items"]
+    rows = raw_rows(items)
+    start = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        with engine.begin() as conn:
+            conn.execute(table.insert(), rows[i : i + batch])
+    return time.perf_counter() - start
+
+
+def time_service(engine: Engine, items: list[dict[str, Any]], batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(items), batch):
+        with Session(engine, expire_on_commit=False) as session:
+            good, bad = feedback.validate_raw(items[i : i + batch])
+            assert not bad
+            feedback.ingest(session, journeys.current(session), good, Actor("bench"))
+            session.commit()
+    return time.perf_counter() - start
+
+
+class Server:
+    def __init__(self, engine: Engine) -> None:
+        app = create_app(Settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
+        self.port = 18000 + random.randint(0, 999)
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join()
+
+
+def time_http(base: str, key: str, items: list[dict[str, Any]], batch: int) -> float:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120) as http:
+        start = time.perf_counter()
+        for i in range(0, len(items), batch):
+            resp = http.post("/api/v1/feedback/batch", json={"items": items[i : i + batch]})
+            resp.raise_for_status()
+            assert resp.json()["created"] == len(items[i : i + batch])
+        return time.perf_counter() - start
+
+
+def bench_db(kind: str, n: int, batch: int, repeat: int) -> dict[str, Any]:
+    with fresh_database(kind) as engine:
+        with Session(engine) as session:
+            journeys.apply(
+                session, yaml.safe_load((ROOT / "examples/journey.yaml").read_text()), actor="bench"
+            )
+            _, key = create_key(session, "bench", ["admin"])
+            session.commit()
+        FeedbackIn.model_validate(make_items(1, 0)[0])  # warm imports and validators
+        raw, svc, http = [], [], []
+        with Server(engine) as base:
+            for run in range(repeat):
+                items = make_items(n, run)
+                reset(engine)
+                raw.append(time_raw(engine, items, batch))
+                reset(engine)
+                svc.append(time_service(engine, items, batch))
+                reset(engine)
+                http.append(time_http(base, key, items, batch))
+        with engine.connect() as conn:
+            placed = conn.execute(
+                text("SELECT count(*) FROM feedback_items WHERE issue_id IS NOT NULL")
+            ).scalar()
+    raw_rate, svc_rate, http_rate = n / median(raw), n / median(svc), n / median(http)
+    return {
+        "db": kind,
+        "items": n,
+        "batch": batch,
+        "placed_in_last_run": placed,
+        "raw_items_per_s": round(raw_rate),
+        "service_items_per_s": round(svc_rate),
+        "http_items_per_s": round(http_rate),
+        "service_ratio": round(svc_rate / raw_rate, 3),
+        "http_ratio": round(http_rate / raw_rate, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db", default="sqlite,postgres")
+    args = parser.parse_args()
+    results = [bench_db(kind, args.items, args.batch, args.repeat) for kind in args.db.split(",")]
+    print(f"{'db':<10}{'raw items/s':>14}{'service/s':>12}{'ratio':>8}{'http/s':>10}{'ratio':>8}")
+    for r in results:
+        print(
+            f"{r['db']:<10}{r['raw_items_per_s']:>14}{r['service_items_per_s']:>12}{r['service_ratio']:>8}"
+            f"{r['http_items_per_s']:>10}{r['http_ratio']:>8}"
+        )
+    print(json.dumps({"benchmark": "ingest", "results": results}))
+
+
+if __name__ == "__main__":
+    main()
