@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
+from _common import ROOT, fresh_database, median
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from _common import ROOT, fresh_database, median
 from app.auth.service import create_key
 from app.core.models import metadata
 from app.core.settings import Settings
