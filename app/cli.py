@@ -124,6 +124,24 @@ def serve(
     )
 
 
+@app.command("worker")
+def worker(
+    poll: Annotated[float, typer.Option(help="Seconds to wait when there is nothing to deliver.")] = 0.5,
+) -> None:
+    """Deliver outbox messages (Jira, Zendesk, email). Run as many as you like: they never share a message."""
+    import asyncio
+    import signal
+    import threading
+
+    from app.outbox.worker import run_forever
+
+    settings = get_settings()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    asyncio.run(run_forever(_engine(), settings, stop, poll_s=poll))
+
+
 @app.command("demo")
 def demo(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,13 +17,28 @@ from app.core.settings import Settings, get_settings
 from app.feedback.router import router as feedback_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
+from app.outbox.router import router as outbox_router
+from app.outbox.worker import InProcessWorker
 
 log = logging.getLogger("seam")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = InProcessWorker(app.state.engine, settings) if settings.runs_inprocess_worker else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Seam",
         version="0.1.0",
         description="Turns customer feedback into confirmed fixes, stage by stage of the customer journey.",
@@ -48,4 +65,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(journey_router)
     app.include_router(feedback_router)
     app.include_router(issues_router)
+    app.include_router(outbox_router)
     return app

@@ -9,10 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.core.settings import Settings
 from app.main import create_app
 from tests.support import databases
-from tests.support.api import apply_example_journey, make_key
+from tests.support.api import apply_example_journey, make_key, settings_for
 
 
 @pytest.fixture(scope="session")
@@ -46,13 +45,9 @@ def pg_engine(_postgres_engine: Engine) -> Engine:
     return _postgres_engine
 
 
-def _settings(engine: Engine, **overrides: object) -> Settings:
-    return Settings(database_url=engine.url.render_as_string(hide_password=False), **overrides)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(_settings(engine), engine), raise_server_exceptions=False) as c:
+    with TestClient(create_app(settings_for(engine), engine), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -6,6 +6,7 @@ from app.auth.models import ApiKey
 from app.feedback.models import FeedbackItem, IdempotencyRecord
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
+from app.outbox.models import OutboxMessage
 
 metadata = SQLModel.metadata
 
@@ -18,5 +19,6 @@ __all__ = [
     "IssueEvent",
     "IssueTeam",
     "JourneyVersion",
+    "OutboxMessage",
     "metadata",
 ]

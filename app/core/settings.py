@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links we send.")
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10)
+    inprocess_worker: bool | None = Field(
+        default=None,
+        description="Run the outbox worker in the API process; default: on with SQLite, off with PostgreSQL.",
+    )
+    allow_private_network: bool = Field(
+        default=False, description="Let integrations call private or loopback addresses (tests, on-premises)."
+    )
+
+    @property
+    def runs_inprocess_worker(self) -> bool:
+        return self.is_sqlite if self.inprocess_worker is None else self.inprocess_worker
 
     @property
     def is_sqlite(self) -> bool:

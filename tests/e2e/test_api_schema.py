@@ -17,9 +17,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Engine
 
-from app.core.settings import Settings
 from app.main import create_app
-from tests.support.api import auth, example_journey, make_key
+from tests.support.api import auth, example_journey, make_key, settings_for
 
 EXAMPLES = 25
 CHECKS = [
@@ -33,7 +32,7 @@ CHECKS = [
 
 @pytest.fixture
 def api_schema(engine: Engine) -> Any:
-    app = create_app(Settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
+    app = create_app(settings_for(engine), engine)
     key = make_key(engine, ["admin"], "schemathesis")
     from fastapi.testclient import TestClient
 

@@ -11,9 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.db import make_engine
-from app.core.settings import Settings
 from app.main import create_app
-from tests.support.api import EXAMPLE_JOURNEY, auth
+from tests.support.api import EXAMPLE_JOURNEY, auth, settings_for
 
 
 def seam(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -51,7 +50,7 @@ def test_key_is_alone_on_the_last_line_and_works(db: Path) -> None:
     key = out.strip().splitlines()[-1]
     assert key.startswith("seam_") and " " not in key
     engine = make_engine(f"sqlite:///{db}")
-    with TestClient(create_app(Settings(database_url=f"sqlite:///{db}"), engine)) as client:
+    with TestClient(create_app(settings_for(engine), engine)) as client:
         assert client.get("/api/v1/feedback", headers=auth(key)).status_code == 200
         assert client.put("/api/v1/journey", json={}, headers=auth(key)).status_code == 403
     bad = seam(db, "keys", "create", "--name", "x", "--scopes", "root", check=False)
@@ -100,7 +99,7 @@ def test_demo_loads_issues_without_duplicating(db: Path) -> None:
     second = seam(db, "demo", "--no-serve")
     assert "0 new items" in second.stderr
     engine = make_engine(f"sqlite:///{db}")
-    with TestClient(create_app(Settings(database_url=f"sqlite:///{db}"), engine)) as client:
+    with TestClient(create_app(settings_for(engine), engine)) as client:
         issues = client.get("/api/v1/issues", params={"limit": 200}, headers=auth(key)).json()["items"]
         assert len(issues) >= 10
         assert (

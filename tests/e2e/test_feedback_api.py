@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.support.api import auth, make_key
+from tests.support.api import auth, make_key, settings_for
 
 
 def item(n: int, **extra: object) -> dict[str, object]:
@@ -161,10 +161,9 @@ def test_listing_filters_and_paginates(journey_client: TestClient, admin_key: st
 
 
 def test_oversized_body_is_413(engine: Engine) -> None:
-    from app.core.settings import Settings
     from app.main import create_app
 
-    app = create_app(Settings(database_url=str(engine.url), max_body_bytes=2000), engine)
+    app = create_app(settings_for(engine, max_body_bytes=2000), engine)
     key = make_key(engine, ["admin"])
     with TestClient(app) as c:
         resp = c.post("/api/v1/feedback", json=item(1, text="x" * 5000), headers=auth(key))

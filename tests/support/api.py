@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.auth.service import create_key
+from app.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_JOURNEY = ROOT / "examples" / "journey.yaml"
@@ -37,3 +38,14 @@ def apply_example_journey(client: TestClient, admin_key: str) -> dict[str, Any]:
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     return body
+
+
+def settings_for(engine: Engine, **overrides: Any) -> Settings:
+    """Settings for an app under test: the test drives the outbox itself, and stand-ins live on loopback."""
+    values: dict[str, Any] = {
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "inprocess_worker": False,
+        "allow_private_network": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
