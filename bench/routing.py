@@ -1,0 +1,432 @@
+"""Benchmark Seam's routing and grouping engine on a labelled text set.
+
+    python bench/routing.py --train TRAIN.csv [--test TEST.csv] --stages label_to_stage.csv
+        [--k 5,10,25,all] [--seed N] [--text-col text] [--label-col category] [--embedder minilm]
+
+Without --test, a fixed stratified 80/20 split of --train (by label, seeded) is used.
+Drives app.routing with its default settings; prints one table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score, confusion_matrix, f1_score, v_measure_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.routing.calibration import expected_calibration_error
+from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample
+from app.routing.embedding import Embedder, load_default_embedder
+from app.routing.grouping import GroupingIndex, GroupingSettings
+
+Row = tuple[str, str]  # (text, category)
+
+
+# -- data --------------------------------------------------------------------------------------
+def read_rows(path: str, text_col: str, label_col: str) -> list[Row]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [(r[text_col], r[label_col]) for r in csv.DictReader(handle) if r[text_col].strip()]
+
+
+def split(rows: list[Row], seed: int, share: float = 0.2) -> tuple[list[Row], list[Row]]:
+    by_label: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_label[row[1]].append(row)
+    rng = random.Random(seed)
+    train: list[Row] = []
+    test: list[Row] = []
+    for label in sorted(by_label):
+        group = by_label[label][:]
+        rng.shuffle(group)
+        cut = max(1, round(len(group) * share))
+        test += group[:cut]
+        train += group[cut:]
+    return train, test
+
+
+def k_per(rows: list[Row], key: dict[str, str] | None, k: int, seed: int) -> list[Row]:
+    """k random rows per stage (key given) or per category (key None)."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[key[row[1]] if key else row[1]].append(row)
+    rng = random.Random(seed)
+    out: list[Row] = []
+    for name in sorted(groups):
+        out += rng.sample(groups[name], min(k, len(groups[name])))
+    return out
+
+
+class CachedEmbedder:
+    """Encodes each distinct text once per run; results are identical to the wrapped encoder."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.cache = inner, inner.name, {}  # type: ignore[var-annotated]
+
+    def warm(self, texts: Sequence[str]) -> None:
+        todo = sorted({t for t in texts if t not in self.cache})
+        for text, vector in zip(todo, self.inner.embed(todo), strict=True):
+            self.cache[text] = vector
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm(texts)
+        return np.stack([self.cache[t] for t in texts])
+
+
+# -- measures ----------------------------------------------------------------------------------
+def examples(rows: list[Row], stage_of: dict[str, str]) -> list[TrainingExample]:
+    return [TrainingExample(text=t, stage=stage_of[c], issue_key=c) for t, c in rows]
+
+
+def stage_routing(
+    train: list[Row], test: list[Row], stage_of: dict[str, str], ks: list[str], emb: Embedder | None
+) -> dict[str, Any]:
+    texts = [t for t, _ in test]
+    gold = [stage_of[c] for _, c in test]
+    stages = sorted(set(stage_of[c] for _, c in train))
+    out: dict[str, Any] = {}
+    for k in ks:
+        seeds = [0] if k == "all" else [0, 1, 2]
+        runs: dict[str, list[dict[str, Any]]] = {"category": [], "stage": []}
+        for seed in seeds:
+            sample = train if k == "all" else k_per(train, stage_of, int(k), seed)
+            for mode in runs:
+                settings = ClassifierSettings(use_issue_keys=(mode == "category"))
+                started = time.perf_counter()
+                model = StageModel.train(examples(sample, stage_of), settings=settings, embedder=emb)
+                seconds = time.perf_counter() - started
+                preds = model.predict_many(texts)
+                got = [p.stage for p in preds]
+                correct = np.array([a == b for a, b in zip(got, gold, strict=True)])
+                conf = np.array([p.confidence for p in preds])
+                runs[mode].append(
+                    {
+                        "accuracy": float(correct.mean()),
+                        "macro_f1": float(f1_score(gold, got, average="macro", labels=stages)),
+                        "ece": expected_calibration_error(conf, correct),
+                        "train_seconds": seconds,
+                        "confusion": confusion_matrix(gold, got, labels=stages).tolist(),
+                    }
+                )
+        out[k] = {
+            mode: {
+                "accuracy": float(np.mean([r["accuracy"] for r in rs])),
+                "accuracy_sd": float(np.std([r["accuracy"] for r in rs])),
+                "macro_f1": float(np.mean([r["macro_f1"] for r in rs])),
+                "ece": float(np.mean([r["ece"] for r in rs])),
+                "train_seconds": float(np.mean([r["train_seconds"] for r in rs])),
+                "confusion": rs[0]["confusion"],
+            }
+            for mode, rs in runs.items()
+        }
+    out["stages"] = stages
+    return out
+
+
+def selective(
+    train: list[Row], test: list[Row], stage_of: dict[str, str], seed: int, emb: Embedder | None
+) -> dict[str, Any]:
+    """Thresholds chosen on a held-out 20 % of training data, applied to the test set."""
+    fit, held = split(train, seed)
+    model = StageModel.train(examples(fit, stage_of), embedder=emb)
+    out: dict[str, Any] = {}
+    held_p = model.predict_many([t for t, _ in held])
+    test_p = model.predict_many([t for t, _ in test])
+    h_conf = np.array([p.confidence for p in held_p])
+    h_ok = np.array([p.stage == stage_of[c] for p, (_, c) in zip(held_p, held, strict=True)])
+    t_conf = np.array([p.confidence for p in test_p])
+    t_ok = np.array([p.stage == stage_of[c] for p, (_, c) in zip(test_p, test, strict=True)])
+    order = np.argsort(-h_conf)
+    running = np.cumsum(h_ok[order]) / np.arange(1, len(order) + 1)
+    for target in (0.90, 0.95, 0.99):
+        good = np.flatnonzero(running >= target)
+        threshold = float(h_conf[order][good[-1]]) if len(good) else 1.01
+        placed = t_conf >= threshold
+        out[f"p{int(target * 100)}"] = {
+            "threshold": threshold,
+            "placed_share": float(placed.mean()),
+            "placed_precision": float(t_ok[placed].mean()) if placed.any() else None,
+        }
+    out["test_ece"] = expected_calibration_error(t_conf, t_ok)
+    out["test_accuracy"] = float(t_ok.mean())
+    return out
+
+
+def known_issue_placement(
+    train: list[Row], test: list[Row], stage_of: dict[str, str], emb: Embedder | None
+) -> dict[str, Any]:
+    """Each category is an open issue seeded with its first k training items."""
+    out: dict[str, Any] = {}
+    for k in ("5", "10", "all"):
+        seen: Counter[str] = Counter()
+        seed_rows = []
+        for text, cat in train:
+            if k == "all" or seen[cat] < int(k):
+                seen[cat] += 1
+                seed_rows.append((text, cat))
+        index = GroupingIndex.rebuild(((c, stage_of[c], t, None) for t, c in seed_rows), embedder=emb)
+        placed = [index.place(t, stage_of[c]) for t, c in test]
+        joined = np.mean([p.issue_id == c for p, (_, c) in zip(placed, test, strict=True)])
+        forced = GroupingIndex.rebuild(
+            ((c, stage_of[c], t, None) for t, c in seed_rows),
+            GroupingSettings(threshold=0.0, embedding_threshold=0.0),
+            embedder=emb,
+        )
+        nearest = np.mean([forced.place(t, stage_of[c]).issue_id == c for t, c in test])
+        model = StageModel.train(examples(seed_rows, stage_of), embedder=emb)
+        predicted = np.mean(
+            [
+                p.issue_key == c
+                for p, (_, c) in zip(model.predict_many([t for t, _ in test]), test, strict=True)
+            ]
+        )
+        out[k] = {
+            "grouping_index": float(joined),
+            "grouping_index_forced": float(nearest),
+            "classifier": float(predicted),
+        }
+    return out
+
+
+def purity(gold: list[str], pred: list[str]) -> float:
+    by_issue: dict[str, Counter[str]] = defaultdict(Counter)
+    for g, p in zip(gold, pred, strict=True):
+        by_issue[p][g] += 1
+    return sum(c.most_common(1)[0][1] for c in by_issue.values()) / len(gold)
+
+
+def grouping_from_nothing(
+    train: list[Row], test: list[Row], stage_of: dict[str, str], seed: int, emb: Embedder | None
+) -> dict[str, Any]:
+    rows = test[:]
+    random.Random(seed).shuffle(rows)
+    index = GroupingIndex(embedder=emb)
+    # Training texts stand for unlabelled history: they only set term weights.
+    index.observe(t for t, _ in train)
+    pred: dict[str, list[str]] = defaultdict(list)
+    gold: dict[str, list[str]] = defaultdict(list)
+    opened = 0
+    for text, cat in rows:
+        stage = stage_of[cat]
+        placement = index.place(text, stage)
+        if placement.issue_id is None:
+            opened += 1
+            issue = f"new-{opened}"
+            index.add_item(issue, text, stage=stage)
+        else:
+            issue = placement.issue_id
+            index.add_item(issue, text)
+        pred[stage].append(issue)
+        gold[stage].append(cat)
+    per_stage = {
+        s: {
+            "ari": float(adjusted_rand_score(gold[s], pred[s])),
+            "v_measure": float(v_measure_score(gold[s], pred[s])),
+            "purity": purity(gold[s], pred[s]),
+            "issues": len(set(pred[s])),
+            "categories": len(set(gold[s])),
+        }
+        for s in sorted(gold)
+    }
+    weights = [len(gold[s]) for s in per_stage]
+    all_gold = [g for s in sorted(gold) for g in gold[s]]
+    all_pred = [p for s in sorted(gold) for p in pred[s]]
+    return {
+        "ari": float(np.average([v["ari"] for v in per_stage.values()], weights=weights)),
+        "v_measure": float(np.average([v["v_measure"] for v in per_stage.values()], weights=weights)),
+        "purity": float(np.average([v["purity"] for v in per_stage.values()], weights=weights)),
+        "ari_pooled": float(adjusted_rand_score(all_gold, all_pred)),
+        "v_measure_pooled": float(v_measure_score(all_gold, all_pred)),
+        "issues": opened,
+        "categories": len(set(all_gold)),
+        "per_stage": per_stage,
+    }
+
+
+def placement_cost(
+    train: list[Row], test: list[Row], stage_of: dict[str, str], seed: int, sizes: list[int]
+) -> dict[str, Any]:
+    """Open issues synthesised from training texts (1-3 each); place test items into them."""
+    rng = random.Random(seed)
+    by_cat: dict[str, list[str]] = defaultdict(list)
+    for text, cat in train:
+        by_cat[cat].append(text)
+    cats = sorted(by_cat)
+    index = GroupingIndex()
+    probe = [(t, stage_of[c]) for t, c in test][:2000]
+    out: dict[str, Any] = {}
+    made = 0
+    for size in sizes:
+        while made < size:
+            cat = rng.choice(cats)
+            for text in rng.sample(by_cat[cat], min(len(by_cat[cat]), rng.randint(1, 3))):
+                index.add_item(f"s{made}", text, stage=stage_of[cat])
+            made += 1
+        reads = cands = 0
+        started = time.process_time()
+        for text, stage in probe:
+            index.place(text, stage)
+            reads += index.last_cost.postings_read
+            cands += index.last_cost.candidates_scored
+        seconds = time.process_time() - started
+        out[str(size)] = {
+            "items_per_second": len(probe) / seconds,
+            "postings_read": reads / len(probe),
+            "candidates_scored": cands / len(probe),
+        }
+    first, last = out[str(sizes[0])], out[str(sizes[-1])]
+    out["ratio_last_to_first"] = last["items_per_second"] / first["items_per_second"]
+    return out
+
+
+def footprint(train: list[Row], stage_of: dict[str, str], emb: Embedder | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    model = StageModel.train(examples(train, stage_of), embedder=emb)
+    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.npz")
+        model.save(path)
+        size = os.path.getsize(path)
+        tracemalloc.start()
+        loaded = StageModel.load(path, embedder=emb)
+        loaded.predict("warm up")
+        memory = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+    return {
+        "train_seconds": seconds,
+        "model_bytes": size,
+        "memory_bytes": memory,
+        "temperature": model.temperature,
+        "version": model.version,
+    }
+
+
+# -- report ------------------------------------------------------------------------------------
+def table(result: dict[str, Any]) -> str:
+    lines = [f"{'measure':58s} {'value':>10s}"]
+
+    def add(name: str, value: Any) -> None:
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        lines.append(f"{name:58s} {shown:>10s}")
+
+    for label, part in result["runs"].items():
+        lines.append(f"-- {label}")
+        routing = part["stage_routing"]
+        for k, modes in routing.items():
+            if k == "stages":
+                continue
+            for mode, m in modes.items():
+                add(
+                    f"stage acc / macro-F1, k={k}/stage, via {mode}",
+                    f"{m['accuracy']:.3f} / {m['macro_f1']:.3f}",
+                )
+            add(f"  calibration error (ECE), k={k}, via category", modes["category"]["ece"])
+        for key, sel in part["selective"].items():
+            if key.startswith("p"):
+                add(
+                    f"selective: placed share at {key[1:]}% (precision on test)",
+                    f"{sel['placed_share']:.3f} ({sel['placed_precision'] or 0:.3f})",
+                )
+        for k, m in part["placement"].items():
+            add(
+                f"known-issue placement k={k}: index / nearest / classifier",
+                f"{m['grouping_index']:.3f}/{m['grouping_index_forced']:.3f}/{m['classifier']:.3f}",
+            )
+        g = part["grouping"]
+        add("grouping from nothing: ARI (per stage, size-weighted)", g["ari"])
+        add("grouping from nothing: V-measure / purity", f"{g['v_measure']:.3f} / {g['purity']:.3f}")
+        add("grouping from nothing: issues formed / categories", f"{g['issues']} / {g['categories']}")
+        f = part["footprint"]
+        add(
+            "training seconds (all data) / model MB / memory MB",
+            f"{f['train_seconds']:.1f}/{f['model_bytes'] / 1e6:.1f}/{f['memory_bytes'] / 1e6:.1f}",
+        )
+    if "cost" in result:
+        for size, c in result["cost"].items():
+            if size != "ratio_last_to_first":
+                add(
+                    f"placement cost, {size} open issues: items/s (postings read)",
+                    f"{c['items_per_second']:.0f} ({c['postings_read']:.0f})",
+                )
+        add("placement throughput ratio (largest / smallest)", result["cost"]["ratio_last_to_first"])
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--test")
+    parser.add_argument("--stages", required=True)
+    parser.add_argument("--k", default="5,10,25,all")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--text-col", default="text")
+    parser.add_argument("--label-col", default="category")
+    parser.add_argument(
+        "--embedder",
+        choices=["none", "minilm"],
+        default="none",
+        help="also run with the optional local MiniLM encoder (reported separately)",
+    )
+    parser.add_argument("--cost-sizes", default="1000,10000,100000")
+    args = parser.parse_args(argv)
+
+    rows = read_rows(args.train, args.text_col, args.label_col)
+    if args.test:
+        train, test = rows, read_rows(args.test, args.text_col, args.label_col)
+    else:
+        train, test = split(rows, args.seed)
+    with open(args.stages, newline="", encoding="utf-8") as handle:
+        stage_of = {r["label"]: r["stage"] for r in csv.DictReader(handle)}
+    missing = sorted({c for _, c in train + test} - set(stage_of))
+    if missing:
+        parser.error(f"labels without a stage in {args.stages}: {missing[:5]}")
+    ks = [k.strip() for k in args.k.split(",")]
+
+    configs: dict[str, Embedder | None] = {"tfidf": None}
+    if args.embedder == "minilm":
+        inner = load_default_embedder()
+        if inner is None:
+            parser.error("--embedder minilm: onnxruntime, tokenizers or the model package is not installed")
+        cached = CachedEmbedder(inner)
+        cached.warm([t for t, _ in train + test])
+        configs["tfidf+minilm"] = cached
+
+    result: dict[str, Any] = {
+        "train": args.train,
+        "test": args.test or f"split of train (20%, seed {args.seed})",
+        "n_train": len(train),
+        "n_test": len(test),
+        "seed": args.seed,
+        "grouping_settings_version": GroupingSettings().version,
+        "classifier_settings_version": ClassifierSettings().version,
+        "runs": {},
+    }
+    for label, emb in configs.items():
+        result["runs"][label] = {
+            "stage_routing": stage_routing(train, test, stage_of, ks, emb),
+            "selective": selective(train, test, stage_of, args.seed, emb),
+            "placement": known_issue_placement(train, test, stage_of, emb),
+            "grouping": grouping_from_nothing(train, test, stage_of, args.seed, emb),
+            "footprint": footprint(train, stage_of, emb),
+        }
+    sizes = [int(s) for s in args.cost_sizes.split(",")]
+    result["cost"] = placement_cost(train, test, stage_of, args.seed, sizes)
+    print(table(result))
+    print(json.dumps(result, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()
