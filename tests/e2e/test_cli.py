@@ -40,6 +40,7 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["import", "feedback"],
         ["serve"],
         ["demo"],
+        ["worker"],
     ):
         out = seam(tmp_path / "x.db", *cmd, "--help").stdout
         assert "Usage:" in out and "--help" in out
