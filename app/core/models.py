@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app.auth.models import ApiKey
 from app.feedback.models import FeedbackItem, IdempotencyRecord
+from app.inbox.models import InboundDelivery
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
 from app.outbox.models import OutboxMessage
@@ -15,6 +16,7 @@ __all__ = [
     "ExperienceIssue",
     "FeedbackItem",
     "IdempotencyRecord",
+    "InboundDelivery",
     "IssueCustomer",
     "IssueEvent",
     "IssueTeam",
