@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from app.loop.impact import (
+    ImpactInputs,
+    due_at,
+    impact_score,
+    persona_weight,
+    priority_for,
+    reassess,
+)
+from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy, parse_duration, policy_errors
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_policy_reads_yaml_durations_and_round_trips() -> None:
+    doc = yaml.safe_load(
+        """
+        sla: {p1: 2d, p2: 5d, p3: 2w, p4: 30d}
+        reminders:
+          p1: {before_due: [1d, 4h], overdue_every: 12h}
+        escalation: {after: 3}
+        quiet_hours: {start: "21:30", end: "07:15", weekends: true}
+        """
+    )
+    policy = AccountabilityPolicy.model_validate(doc)
+    assert policy.sla.p1 == timedelta(days=2)
+    assert policy.reminders.p1.before_due == [timedelta(days=1), timedelta(hours=4)]
+    assert policy.reminders.p1.overdue_every == timedelta(hours=12)
+    assert policy.reminders.p2 == DEFAULT_POLICY.reminders.p2
+    assert policy.quiet_hours is not None and policy.quiet_hours.start.hour == 21
+    dumped = policy.model_dump(mode="json")
+    assert dumped["sla"] == {"p1": "2d", "p2": "5d", "p3": "2w", "p4": "30d"}
+    assert dumped["quiet_hours"] == {"start": "21:30", "end": "07:15", "weekends": True}
+    assert AccountabilityPolicy.model_validate(dumped) == policy
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "words"),
+    [
+        ({"sla": {"p1": "3 days"}}, "accountability.sla.p1", "expected a duration"),
+        ({"sla": {"p2": "0d"}}, "accountability.sla.p2", "positive"),
+        ({"sla": {"p1": "10d"}}, "accountability.sla", "sla.p1 (10d) is longer than sla.p2"),
+        ({"quiet_hours": {"start": "24:00"}}, "accountability.quiet_hours.start", "HH:MM"),
+        ({"quiet_hours": {"start": "08:00", "end": "08:00"}}, "accountability.quiet_hours", "equals"),
+        ({"escalation": {"after": 0}}, "accountability.escalation.after", "greater than or equal to 1"),
+        ({"reminders": {"p5": {}}}, "accountability.reminders.p5", "Extra inputs"),
+        ({"impact": {"thresholds": {"p2": 500}}}, "accountability.impact.thresholds", "fall from p1"),
+        ({"reminders": {"p1": {"before_due": ["3d"]}}}, "accountability", "reminders.p1.before_due[0]"),
+    ],
+)
+def test_policy_errors_name_the_field(doc: dict[str, object], path: str, words: str) -> None:
+    errors = policy_errors(doc)
+    assert errors, doc
+    assert any(p == path and words in msg for p, msg in errors), errors
+
+
+def test_quiet_hours_can_be_switched_off() -> None:
+    assert AccountabilityPolicy.model_validate({"quiet_hours": None}).quiet_hours is None
+    assert policy_errors(None) == []
+
+
+def test_parse_duration_combined_units() -> None:
+    assert parse_duration("1d12h") == timedelta(hours=36)
+    with pytest.raises(ValueError):
+        parse_duration("-1d")
+    with pytest.raises(ValidationError):
+        AccountabilityPolicy.model_validate({"sla": {"p1": 3}})
+
+
+def test_impact_weighs_breadth_detractors_moment_and_persona() -> None:
+    impact = DEFAULT_POLICY.impact
+    base = ImpactInputs(items=10, customers=8)
+    assert impact_score(base, impact) == 26.0  # 10 + 2*8
+    half_detractors = base.model_copy(update={"scored": 6, "detractors": 3})
+    assert impact_score(half_detractors, impact) == 39.0  # * 1.5
+    weighted = half_detractors.model_copy(update={"moment_weight": 1.5, "persona_weight": 1.2})
+    assert impact_score(weighted, impact) == pytest.approx(70.2)
+    # the same items from one customer weigh less than from many
+    assert impact_score(ImpactInputs(items=10, customers=1), impact) < impact_score(base, impact)
+
+
+def test_persona_weight_is_item_weighted_and_unknown_counts_as_one() -> None:
+    weights = {"family": 1.2, "gifting": 0.8}
+    assert persona_weight({"family": 3, "gifting": 1}, weights) == pytest.approx(1.1)
+    assert persona_weight({None: 2, "ghost": 2}, weights) == 1.0
+    assert persona_weight({}, weights) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("score", "priority"), [(150, "p1"), (149.9, "p2"), (60, "p2"), (59, "p3"), (20, "p3"), (19.99, "p4")]
+)
+def test_priority_thresholds(score: float, priority: str) -> None:
+    assert priority_for(score, DEFAULT_POLICY.impact) == priority
+
+
+def test_impact_to_priority_to_due_date() -> None:
+    inputs = ImpactInputs(items=40, customers=30, scored=20, detractors=15, moment_weight=1.5)
+    first = reassess(inputs, current=None, current_due=None, opened_at=T0, now=T0, policy=DEFAULT_POLICY)
+    # (40 + 60) * 1.75 * 1.5 = 262.5
+    assert (first.score, first.priority, first.due) == (262.5, "p1", T0 + timedelta(days=3))
+    assert first.changed
+    assert due_at(T0, "p4", DEFAULT_POLICY) == T0 + timedelta(days=30)
+
+
+def test_priority_rises_and_brings_the_due_date_forward_but_not_into_the_past() -> None:
+    small = ImpactInputs(items=5, customers=5)  # 15 -> p4
+    start = reassess(small, current=None, current_due=None, opened_at=T0, now=T0, policy=DEFAULT_POLICY)
+    assert start.priority == "p4"
+    big = ImpactInputs(items=30, customers=25, scored=10, detractors=5)  # 80 * 1.5 = 120 -> p2
+    later = T0 + timedelta(days=10)
+    raised = reassess(
+        big, current="p4", current_due=start.due, opened_at=T0, now=later, policy=DEFAULT_POLICY
+    )
+    assert raised.changed and raised.priority == "p2"
+    assert raised.due == later  # opened + 7d is already past: due now, not in the past
+    assert raised.reason is not None and "p2" in raised.reason
+    # impact falling never lowers priority or moves the date
+    calm = reassess(small, current="p2", current_due=later, opened_at=T0, now=later, policy=DEFAULT_POLICY)
+    assert (calm.changed, calm.priority, calm.due) == (False, "p2", later)
