@@ -29,7 +29,7 @@ from sklearn.metrics import adjusted_rand_score, confusion_matrix, f1_score, v_m
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.routing.calibration import expected_calibration_error
-from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample
+from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample, uses_issue_keys
 from app.routing.embedding import Embedder, load_default_embedder
 from app.routing.grouping import GroupingIndex, GroupingSettings
 
@@ -101,8 +101,12 @@ def stage_routing(
     for k in ks:
         seeds = [0] if k == "all" else [0, 1, 2]
         runs: dict[str, list[dict[str, Any]]] = {"category": [], "stage": []}
+        chosen: list[str] = []
         for seed in seeds:
             sample = train if k == "all" else k_per(train, stage_of, int(k), seed)
+            # The default settings pick one of the two modes from the data; record which.
+            auto = uses_issue_keys(examples(sample, stage_of), ClassifierSettings())
+            chosen.append("category" if auto else "stage")
             for mode in runs:
                 settings = ClassifierSettings(use_issue_keys=(mode == "category"))
                 started = time.perf_counter()
@@ -132,6 +136,7 @@ def stage_routing(
             }
             for mode, rs in runs.items()
         }
+        out[k]["default_mode"] = Counter(chosen).most_common(1)[0][0]
     out["stages"] = stages
     return out
 
@@ -328,12 +333,15 @@ def table(result: dict[str, Any]) -> str:
         for k, modes in routing.items():
             if k == "stages":
                 continue
-            for mode, m in modes.items():
+            for mode in ("category", "stage"):
+                m = modes[mode]
+                if mode == modes["default_mode"]:
+                    mode += " (default)"
                 add(
                     f"stage acc / macro-F1, k={k}/stage, via {mode}",
                     f"{m['accuracy']:.3f} / {m['macro_f1']:.3f}",
                 )
-            add(f"  calibration error (ECE), k={k}, via category", modes["category"]["ece"])
+            add(f"  calibration error (ECE), k={k}, default", modes[modes["default_mode"]]["ece"])
         for key, sel in part["selective"].items():
             if key.startswith("p"):
                 add(

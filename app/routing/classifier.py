@@ -56,7 +56,10 @@ class ClassifierSettings(BaseModel):
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (2, 5)
     c: float = Field(default=1.0, gt=0)
-    use_issue_keys: bool = True
+    # None: predict issues (then sum to stages) only when there are enough examples per
+    # issue; with one or two per issue, a stage-level model measured better.
+    use_issue_keys: bool | None = None
+    min_examples_per_issue: float = Field(default=8.0, ge=1)
     # Weight of the sentence-embedding block relative to each TF-IDF block (both L2-normalised).
     embedding_weight: float = Field(default=1.0, ge=0)
     calibration_folds: int = Field(default=3, ge=2)
@@ -74,6 +77,16 @@ def _fine_label(example: TrainingExample, use_issue_keys: bool) -> str:
     if use_issue_keys and example.issue_key:
         return f"issue{_SEP}{example.stage}{_SEP}{example.moment or ''}{_SEP}{example.issue_key}"
     return f"stage{_SEP}{example.stage}{_SEP}{example.moment or ''}{_SEP}"
+
+
+def uses_issue_keys(examples: Sequence[TrainingExample], settings: ClassifierSettings) -> bool:
+    """Whether training on these examples predicts issues (True) or stages (False)."""
+    if settings.use_issue_keys is not None:
+        return settings.use_issue_keys
+    keyed = [e.issue_key for e in examples if e.issue_key]
+    if not keyed or len(keyed) < len(examples) / 2:
+        return False
+    return len(keyed) / len(set(keyed)) >= settings.min_examples_per_issue
 
 
 def _split_label(label: str) -> tuple[str, str | None, str | None]:
@@ -166,7 +179,8 @@ class StageModel:
         if not data:
             raise ValueError("no training examples with text")
         texts = [e.text for e in data]
-        y = [_fine_label(e, settings.use_issue_keys) for e in data]
+        by_issue = uses_issue_keys(data, settings)
+        y = [_fine_label(e, by_issue) for e in data]
         labels = sorted(set(y))
         dense = embedder.embed(texts) if embedder is not None else None
         features, x = _Features.fit(texts, settings, embedder, dense)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.routing.calibration import expected_calibration_error
-from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample
+from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample, uses_issue_keys
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 
@@ -37,11 +37,21 @@ def test_routes_clearly_worded_text(model: StageModel) -> None:
     assert model.predict("my transfer is still pending").stage == "send_money"
 
 
-def test_moment_and_issue_come_with_the_stage(model: StageModel) -> None:
-    prediction = model.predict("still waiting for my card to be delivered")
+def test_moment_and_issue_come_with_the_stage() -> None:
+    by_issue = StageModel.train(HAND_MADE, settings=ClassifierSettings(use_issue_keys=True))
+    prediction = by_issue.predict("still waiting for my card to be delivered")
+    assert prediction.stage == "get_card"
     assert prediction.moment == "card_arrives"
     assert prediction.issue_key == "card_late"
-    assert prediction.version == model.version
+    assert prediction.version == by_issue.version
+
+
+def test_issue_keys_are_used_only_with_enough_examples_per_issue() -> None:
+    settings = ClassifierSettings()
+    assert not uses_issue_keys(HAND_MADE, settings)
+    many = [TrainingExample(f"text {i}", "s", None, f"issue-{i % 2}") for i in range(40)]
+    assert uses_issue_keys(many, settings)
+    assert not uses_issue_keys(many, ClassifierSettings(use_issue_keys=False))
 
 
 def test_gibberish_gets_low_confidence(model: StageModel) -> None:
