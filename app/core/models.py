@@ -8,6 +8,7 @@ from app.inbox.models import InboundDelivery
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
 from app.outbox.models import OutboxMessage
+from app.scheduler.models import JobTick
 
 metadata = SQLModel.metadata
 
@@ -20,6 +21,7 @@ __all__ = [
     "IssueCustomer",
     "IssueEvent",
     "IssueTeam",
+    "JobTick",
     "JourneyVersion",
     "OutboxMessage",
     "metadata",

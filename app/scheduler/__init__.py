@@ -1,0 +1,1 @@
+"""Scheduled jobs that run once per cluster per tick: each tick is claimed as a row in `job_ticks`."""
