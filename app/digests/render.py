@@ -1,0 +1,194 @@
+"""Digest -> subject, HTML and plain text.
+
+Every template is rendered with autoescaping on (HTML and text alike). The plain-text part is then
+un-escaped once: text/plain has no markup to inject into, and readers should see "R&D", not "R&amp;D".
+Values are never evaluated as templates: feedback text reaches Jinja only as data.
+
+The HTML is built for mail clients, not browsers: nested tables, inline styles plus `bgcolor`/`width`
+attributes (Outlook's Word engine ignores much CSS), no <script>, no <style> block, no images and no
+external fonts or stylesheets. Charts are HTML table cells with a background colour and a width or
+height: inline SVG is dropped by Gmail and Outlook, and remote chart images are blocked by default and
+would leak who opened the mail. Every figure a chart shows is also printed as text.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from app.digests.model import (
+    IssueLine,
+    LeadershipDigest,
+    OwnerDigest,
+    TeamDigest,
+    Trend,
+    one_line,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+PRIORITY_COLORS = {"p1": "#b42318", "p2": "#c4570d", "p3": "#3e7cb1", "p4": "#697586"}
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("under a week", 0, 7),
+    ("1-4 weeks", 7, 28),
+    ("1-3 months", 28, 91),
+    ("over 3 months", 91, None),
+)
+_SPARK_HEIGHT = 30
+_TEXT_SPARK = "▁▂▃▄▅▆▇█"
+
+AnyDigest = OwnerDigest | TeamDigest | LeadershipDigest
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+# --- helpers the templates call -----------------------------------------------------------------
+
+
+def fmt_num(value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.1f}"
+
+
+def fmt_signed(value: float | None) -> str:
+    if value is None:
+        return ""
+    return ("+" if value >= 0 else "-") + fmt_num(abs(value))
+
+
+def fmt_day(value: date | None) -> str:
+    return "not set" if value is None else f"{value:%-d %b}"
+
+
+def pct(value: float, top: float) -> int:
+    if top <= 0 or value <= 0:
+        return 0
+    return max(1, min(100, round(100 * value / top)))
+
+
+def max_impact(issues: list[IssueLine]) -> float:
+    return max((i.impact for i in issues), default=0.0)
+
+
+def age_buckets(issues: list[IssueLine]) -> list[dict[str, Any]]:
+    counts = []
+    for label, low, high in AGE_BUCKETS:
+        n = sum(1 for i in issues if i.age_days >= low and (high is None or i.age_days < high))
+        counts.append((label, n))
+    top = max((n for _, n in counts), default=0)
+    return [{"label": label, "count": n, "pct": pct(n, top)} for label, n in counts]
+
+
+def spark_bars(trend: Trend) -> list[dict[str, Any]]:
+    low, high = trend.bounds()
+    bars = []
+    for p in trend.points:
+        when = fmt_day(p.week_start)
+        if p.value is None:
+            bars.append({"height": 0, "title": f"week of {when}: no scores", "color": None})
+            continue
+        height = 2 + round((_SPARK_HEIGHT - 2) * (min(max(p.value, low), high) - low) / (high - low))
+        title = f"week of {when}: {trend.label} {fmt_num(p.value)} ({p.responses} responses)"
+        bars.append({"height": height, "title": title, "color": None})
+    return bars
+
+
+def text_bar(percent: int, width: int = 20) -> str:
+    return "#" * round(width * percent / 100)
+
+
+def text_spark(trend: Trend) -> str:
+    low, high = trend.bounds()
+    out = []
+    for p in trend.points:
+        if p.value is None:
+            out.append(" ")
+            continue
+        share = (min(max(p.value, low), high) - low) / (high - low)
+        out.append(_TEXT_SPARK[min(len(_TEXT_SPARK) - 1, int(share * len(_TEXT_SPARK)))])
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every template, .txt.j2 included
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=fmt_num, signed=fmt_signed, day=fmt_day)
+    env.globals.update(
+        pct=pct,
+        max_impact=max_impact,
+        age_buckets=age_buckets,
+        spark_bars=spark_bars,
+        text_bar=text_bar,
+        text_spark=text_spark,
+        priority_colors=PRIORITY_COLORS,
+    )
+    return env
+
+
+# --- the public face ----------------------------------------------------------------------------
+
+
+def subject(digest: AnyDigest) -> str:
+    week = f"week of {fmt_day(digest.week_start)}"
+    if isinstance(digest, OwnerDigest):
+        text = (
+            f"Seam weekly: {digest.stage_name}, {len(digest.open_issues)} open, "
+            f"{len(digest.overdue)} overdue ({week})"
+        )
+    elif isinstance(digest, TeamDigest):
+        text = f"Seam weekly: {digest.team_name}, {len(digest.contributions)} open contributions ({week})"
+    else:
+        text = f"Seam weekly: {digest.journey_name} scorecard ({week})"
+    return one_line(text)
+
+
+def is_empty(digest: AnyDigest) -> bool:
+    """True when the digest has nothing to say, and so is not sent."""
+    if isinstance(digest, OwnerDigest):
+        return not (
+            digest.open_issues or digest.overdue or digest.shipped or digest.confirmed or digest.reopened
+        )
+    if isinstance(digest, TeamDigest):
+        return not digest.contributions
+    return not any(
+        s.open or s.overdue or s.shipped or s.confirmed or s.reopened or s.trend.values for s in digest.stages
+    )
+
+
+def render(digest: AnyDigest) -> Rendered:
+    env = environment()
+    title = subject(digest)
+    context = {"d": digest, "seam_url": digest.seam_url, "subject": title}
+    html_part = env.get_template(f"{digest.kind}.html.j2").render(context)
+    text_part = html.unescape(env.get_template(f"{digest.kind}.txt.j2").render(context))
+    return Rendered(subject=title, html=html_part, text=_tidy_text(text_part))
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    return "\n".join(out).strip() + "\n"

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+
+from app.digests.mime import HeaderInjectionError, address, build_message
+from app.digests.render import Rendered, render
+from tests.unit.digests.samples import HOSTILE, owner_digest
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+SENDER = address("Seam", "seam@boxwise.example", "From")
+
+
+def _build(rendered: Rendered, **kw: object) -> EmailMessage:
+    args: dict[str, object] = {
+        "sender": SENDER,
+        "to": address("Ravi Menon", "ravi.menon@boxwise.example"),
+        "now": NOW,
+        "msgid_domain": "seam.boxwise.example",
+        "dedupe_key": "digest:ravi:2026-W48",
+    }
+    args.update(kw)
+    return build_message(rendered, **args)  # type: ignore[arg-type]
+
+
+def test_message_has_text_then_html_and_survives_the_wire() -> None:
+    rendered = render(owner_digest(verbatims=[]))
+    msg = _build(rendered)
+    parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = list(parsed.iter_parts())  # type: ignore[attr-defined]
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert parts[0].get_content() == rendered.text
+    assert parts[1].get_content() == rendered.html
+    assert parsed["Subject"] == rendered.subject
+    assert parsed["From"] == "Seam <seam@boxwise.example>"
+    assert parsed["To"] == "Ravi Menon <ravi.menon@boxwise.example>"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Seam-Key"] == "digest:ravi:2026-W48"
+    assert parsed["Message-ID"].endswith("@seam.boxwise.example>")
+    assert parsed["Date"] == "Mon, 23 Nov 2026 08:00:00 +0000"
+
+
+def test_non_ascii_names_and_subjects_are_encoded() -> None:
+    rendered = Rendered(subject="Seam weekly: Café & crème, 2 open", html="<p>x</p>", text="x\n")
+    msg = _build(rendered, to=address("Zoë Ærøskøbing", "zoe@boxwise.example"))
+    raw = msg.as_bytes()
+    assert b"=?utf-8?" in raw  # RFC 2047 encoded words, not raw 8-bit headers
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == "Seam weekly: Café & crème, 2 open"
+    assert parsed["To"].addresses[0].display_name == "Zoë Ærøskøbing"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["Weekly\r\nBcc: everyone@evil.example", "Weekly\nX-Evil: 1", "Weekly\rX: 1", "nul\x00byte"],
+)
+def test_header_with_line_breaks_is_refused(bad: str) -> None:
+    with pytest.raises(HeaderInjectionError, match="Subject"):
+        _build(Rendered(subject=bad, html="<p>x</p>", text="x"))
+    with pytest.raises(HeaderInjectionError):
+        address(bad, "ravi@boxwise.example")
+    with pytest.raises(HeaderInjectionError):
+        _build(Rendered(subject="ok", html="", text=""), dedupe_key=bad)
+    with pytest.raises(HeaderInjectionError):
+        _build(Rendered(subject="ok", html="", text=""), extra_headers={"List-Id": bad})
+
+
+def test_addresses_and_header_names_are_checked() -> None:
+    with pytest.raises(HeaderInjectionError):
+        address("Ravi", "ravi@boxwise.example\r\nBcc: x@evil.example")
+    with pytest.raises(HeaderInjectionError):
+        address("Ravi", "not-an-address")
+    with pytest.raises(HeaderInjectionError):
+        address("Ravi", "a@b@c")
+    with pytest.raises(HeaderInjectionError, match="header name"):
+        _build(Rendered(subject="ok", html="", text=""), extra_headers={"Bcc: x@evil.example\r\nX": "1"})
+
+
+def test_hostile_digest_becomes_a_clean_message() -> None:
+    rendered = render(owner_digest(stage_name=HOSTILE[0] + "\r\nBcc: x@evil.example"))
+    assert "\r" not in rendered.subject and "\n" not in rendered.subject
+    parsed = message_from_bytes(_build(rendered).as_bytes(), policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"].startswith("Seam weekly: <script>alert(1)</script> Bcc: x@evil.example")
