@@ -267,3 +267,33 @@ def test_config_refuses_unsafe_combinations() -> None:
         SmtpConfig.model_validate({**base, "implicit_tls": True})
     ok = SmtpConfig.model_validate({**base, "port": 465, "implicit_tls": True, "starttls": "off"})
     assert ok.port == 465
+
+
+async def test_a_rendered_digest_arrives_whole(smtp_server: Server) -> None:
+    from datetime import UTC, datetime
+
+    from app.digests.mime import address, build_message
+    from app.digests.render import render
+    from tests.unit.digests.samples import HOSTILE, owner_digest
+
+    rendered = render(owner_digest(stage_name="Pay & bill " + HOSTILE[0]))
+    msg = build_message(
+        rendered,
+        sender=address("Seam", "seam@boxwise.example", "From"),
+        to=address("Ravi Menon", "ravi.menon@boxwise.example"),
+        now=datetime(2026, 11, 23, 8, tzinfo=UTC),
+        msgid_domain="seam.boxwise.example",
+        dedupe_key="digest:ravi:2026-W48",
+    )
+    await SmtpSender(smtp_server.config()).send(msg)
+    ((_, rcpts, raw),) = smtp_server.mailbox.received
+    assert rcpts == ["ravi.menon@boxwise.example"]
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == rendered.subject and parsed["X-Seam-Key"] == "digest:ravi:2026-W48"
+    text = parsed.get_body(("plain",))
+    html = parsed.get_body(("html",))
+    assert text is not None and html is not None
+    # SMTP carries CRLF line ends; the content is otherwise byte for byte what was rendered
+    assert text.get_content().replace("\r\n", "\n") == rendered.text  # type: ignore[attr-defined]
+    assert html.get_content().replace("\r\n", "\n") == rendered.html  # type: ignore[attr-defined]
+    assert "&lt;script&gt;" in html.get_content() and "<script>" not in html.get_content()  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app.core.clock import utcnow
+from app.core.db import make_engine
 from app.scheduler.lease import claim_tick, finish_tick, prune_ticks
 from app.scheduler.models import JobTick
 from app.scheduler.registry import Daily, Every, ScheduledJob, SchedulerConfig, Weekly, scheduled
@@ -139,9 +140,12 @@ def test_two_schedulers_on_one_postgres_run_each_tick_once(pg_engine: Engine) ->
 
         return clock
 
+    # each replica has its own engine and connection pool, as separate processes would
+    url = pg_engine.url.render_as_string(hide_password=False)
+    engines = [make_engine(url), make_engine(url)]
     schedulers = [
-        build_scheduler(pg_engine, SchedulerConfig(), jobs=[spec], holder=name, clock=clock_for(name))
-        for name in ("replica-a", "replica-b")
+        build_scheduler(eng, SchedulerConfig(), jobs=[spec], holder=name, clock=clock_for(name))
+        for eng, name in zip(engines, ("replica-a", "replica-b"), strict=True)
     ]
     for s in schedulers:
         s.start()
@@ -150,6 +154,8 @@ def test_two_schedulers_on_one_postgres_run_each_tick_once(pg_engine: Engine) ->
     finally:
         for s in schedulers:
             s.shutdown(wait=True)
+        for eng in engines:
+            eng.dispose()
     rows = ticks(pg_engine, "reminders.sweep")
     run_ticks = [tick for _, tick in runs]
     assert fired["replica-a"] >= 3 and fired["replica-b"] >= 3  # both replicas tried every tick
