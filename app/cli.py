@@ -134,6 +134,7 @@ def worker(
     import threading
 
     from app.outbox.worker import run_forever
+    from app.sources import processing as _sources_processing  # noqa: F401  (registers its handler)
 
     settings = get_settings()
     stop = threading.Event()

@@ -19,6 +19,9 @@ from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
+from app.sources import processing as _sources_processing  # noqa: F401  (registers its outbox handler)
+from app.sources.receiver import router as sources_webhooks_router
+from app.sources.router import router as sources_router
 
 log = logging.getLogger("seam")
 
@@ -66,4 +69,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(feedback_router)
     app.include_router(issues_router)
     app.include_router(outbox_router)
+    app.include_router(sources_router)
+    app.include_router(sources_webhooks_router)
     return app

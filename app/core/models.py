@@ -9,6 +9,7 @@ from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueT
 from app.journey.models import JourneyVersion
 from app.outbox.models import OutboxMessage
 from app.scheduler.models import JobTick
+from app.sources.models import Source
 
 metadata = SQLModel.metadata
 
@@ -24,5 +25,6 @@ __all__ = [
     "JobTick",
     "JourneyVersion",
     "OutboxMessage",
+    "Source",
     "metadata",
 ]

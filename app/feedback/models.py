@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
@@ -42,6 +42,8 @@ class FeedbackItem(SQLModel, table=True):
     created_by_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
     # Which ingest call stored the row: tells a batch's own inserts from a concurrent twin's.
     ingest_batch: str | None = Field(default=None, max_length=32)
+    # Staff "experience the experience" checks (source "staff"): kept apart from customer metrics.
+    staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class IdempotencyRecord(SQLModel, table=True):

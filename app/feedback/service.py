@@ -30,6 +30,7 @@ from app.journey.schemas import Journey
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 _LOOKUP_CHUNK = 1000
+STAFF_SOURCE = "staff"  # staff checks ("experience the experience"); stored with staff = true
 
 
 @dataclass
@@ -136,6 +137,7 @@ def ingest(
                     "moment": decision.moment if decision else None,
                     "placement": _placement_json(decision),
                     "created_by_key_id": actor.key_id,
+                    "staff": item.source == STAFF_SOURCE,
                 },
             )
         )

@@ -1,0 +1,170 @@
+"""Signed webhook receivers: ``POST /webhooks/{source_id}`` (Qualtrics: ``/webhooks/{source_id}/{token}``).
+
+The request does three things and nothing else, so the vendor gets its 2xx fast:
+
+1. verify the vendor's signature over the raw bytes, exactly as the vendor signs (see
+   ``integrations.signatures``); a bad, missing or stale signature gets 401 problem+json and
+   nothing is stored;
+2. store the raw delivery in the inbox under the vendor's delivery id (Typeform/SurveyMonkey/
+   Delighted ``event_id``, Zendesk envelope ``id`` or invocation id, Qualtrics ``ResponseID``,
+   Standard Webhooks ``webhook-id``): a vendor's retry is the same row and queues nothing;
+3. answer 202 (200 for a delivery already stored). The item is made after the response by
+   ``app.sources.processing``.
+
+A body that cannot be parsed is still stored (under a digest of its bytes) once it is verified,
+so processing quarantines it with the reason instead of losing it. ``HEAD /webhooks/{source_id}``
+answers 200 for SurveyMonkey's probe of a new URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.clock import utcnow
+from app.core.crypto import DecryptionError
+from app.core.pagination import RowId
+from app.core.problems import PROBLEM_RESPONSES, problem_response
+from app.core.settings import Settings
+from app.inbox import service as inbox
+from app.sources import service
+from app.sources.models import Source
+from app.sources.service import PROCESS_KIND
+from integrations import signatures
+from integrations.surveys import KINDS, MappingError, zendesk
+from integrations.surveys.mapping import body_digest_id
+
+log = logging.getLogger("seam.webhooks")
+
+# Headers processing reads again (delivery ids); signatures are not kept.
+KEEP_HEADERS: dict[str, tuple[str, ...]] = {
+    "standard": (signatures.SW_ID_HEADER, signatures.SW_TIMESTAMP_HEADER),
+    "zendesk": (zendesk.INVOCATION_HEADER, "x-zendesk-webhook-id", signatures.ZENDESK_TIMESTAMP_HEADER),
+    "surveymonkey": (signatures.SURVEYMONKEY_APIKEY_HEADER,),
+}
+MAX_DELIVERY_ID = 300
+Token = Annotated[str, Path(min_length=1, max_length=200, description="Qualtrics: the source's URL token.")]
+
+
+class Ack(BaseModel):
+    status: str
+
+
+BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The vendor's payload, byte for byte as signed.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
+    }
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Ack, "description": "Already received (the vendor's retry); nothing new stored"},
+    202: {"model": Ack, "description": "Stored; the feedback item is made after this response"},
+    401: PROBLEM_RESPONSES[401],
+    404: PROBLEM_RESPONSES[404],
+    413: PROBLEM_RESPONSES[413],
+    422: PROBLEM_RESPONSES[422],
+}
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def delivery_key(kind: str, headers: Mapping[str, str], body: bytes) -> str:
+    """The vendor's delivery id, or a digest of the body when the body cannot be read."""
+    module = KINDS[kind]
+    try:
+        found = module.delivery_id(headers, body, module.parse_body(body))
+    except MappingError:
+        return body_digest_id(body)
+    if not found or len(found) > MAX_DELIVERY_ID or "\x00" in found:
+        return body_digest_id(body)
+    return found
+
+
+def accept(
+    engine: Engine,
+    settings: Settings,
+    source_id: int,
+    token: str | None,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> tuple[int, str]:
+    """(status, detail): 202/200 stored, 401 refused, 404 no such source. Runs in a worker thread."""
+    with Session(engine, expire_on_commit=False) as session:
+        source = session.get(Source, source_id)
+        if source is None or not source.enabled or (token is not None and source.kind != "qualtrics"):
+            return 404, f"No enabled source {source_id} takes deliveries at this URL."
+        try:
+            secret = service.webhook_secret(source, settings.secret_key.get_secret_value())
+        except DecryptionError:
+            log.error("source %s: webhook secret cannot be decrypted with SEAM_SECRET_KEY", source_id)
+            return 401, "The source's secret cannot be read; set it again."
+        try:
+            KINDS[source.kind].verify(body, headers, secret, utcnow(), token=token)
+        except signatures.WebhookSignatureError as exc:
+            log.info("source %s: delivery refused (%s)", source_id, exc.reason)
+            return 401, f"Signature check failed ({exc.reason}): {exc}"
+        _, new = inbox.store(
+            session,
+            service.channel(source_id),
+            delivery_key(source.kind, headers, body),
+            body,
+            headers=headers,
+            keep_headers=KEEP_HEADERS.get(source.kind, ()),
+            process_kind=PROCESS_KIND,
+        )
+        session.commit()
+    return (202, "accepted") if new else (200, "duplicate")
+
+
+async def _receive(request: Request, source_id: int, token: str | None) -> Response:
+    body = await request.body()
+    state = request.app.state
+    status, detail = await run_in_threadpool(
+        accept, state.engine, state.settings, source_id, token, body, request.headers
+    )
+    if status >= 400:
+        headers = {"WWW-Authenticate": "Signature"} if status == 401 else None
+        return problem_response(status, detail, request=request, headers=headers)
+    return JSONResponse({"status": detail}, status_code=status)
+
+
+@router.post("/{source_id:int}", status_code=202, responses=RESPONSES, openapi_extra=BODY_DOC)
+async def receive(source_id: RowId, request: Request) -> Response:
+    """A signed delivery from Typeform, SurveyMonkey, Delighted, Zendesk or a Standard Webhooks sender."""
+    return await _receive(request, source_id, None)
+
+
+@router.post("/{source_id:int}/{token}", status_code=202, responses=RESPONSES, openapi_extra=BODY_DOC)
+async def receive_with_token(source_id: RowId, token: Token, request: Request) -> Response:
+    """A Qualtrics event-subscription delivery: the token in the URL is the proof of origin."""
+    return await _receive(request, source_id, token)
+
+
+@router.head(
+    "/{source_id:int}",
+    responses={
+        200: {"description": "The URL takes deliveries"},
+        404: PROBLEM_RESPONSES[404],
+        422: PROBLEM_RESPONSES[422],
+    },
+)
+def probe(source_id: RowId, request: Request) -> Response:
+    """SurveyMonkey checks a new webhook URL with HEAD before it sends anything."""
+    with Session(request.app.state.engine) as session:
+        source = session.get(Source, source_id)
+        found = source is not None and source.enabled
+    if not found:
+        return problem_response(404, f"No enabled source {source_id}.", request=request)
+    return Response(status_code=200)
