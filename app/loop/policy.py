@@ -49,6 +49,9 @@ Duration = Annotated[
 def _parse_clock(value: Any) -> time:
     if isinstance(value, time):
         return value
+    # YAML 1.1 (PyYAML) reads an unquoted 20:00 as the base-60 integer 1200: take it back.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return time(value // 60, value % 60)
     if isinstance(value, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
         hours, minutes = value.strip().split(":")
         return time(int(hours), int(minutes))

@@ -61,6 +61,15 @@ def test_policy_errors_name_the_field(doc: dict[str, object], path: str, words: 
     assert any(p == path and words in msg for p, msg in errors), errors
 
 
+def test_unquoted_yaml_clock_times_are_understood() -> None:
+    doc = yaml.safe_load("quiet_hours: {start: 20:00, end: 07:30}")
+    assert doc["quiet_hours"]["start"] == 1200  # what YAML 1.1 makes of it
+    quiet = AccountabilityPolicy.model_validate(doc).quiet_hours
+    assert quiet is not None and (quiet.start.hour, quiet.start.minute) == (20, 0)
+    assert (quiet.end.hour, quiet.end.minute) == (7, 30)
+    assert policy_errors({"quiet_hours": {"start": 5000}})[0][0] == "accountability.quiet_hours.start"
+
+
 def test_quiet_hours_can_be_switched_off() -> None:
     assert AccountabilityPolicy.model_validate({"quiet_hours": None}).quiet_hours is None
     assert policy_errors(None) == []
