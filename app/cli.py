@@ -133,6 +133,7 @@ def worker(
     import signal
     import threading
 
+    import app.sync.handlers  # noqa: F401  (registers the sync outbox handlers)
     from app.outbox.worker import run_forever
     from app.sources import processing as _sources_processing  # noqa: F401  (registers its handler)
 

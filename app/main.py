@@ -22,6 +22,8 @@ from app.outbox.worker import InProcessWorker
 from app.sources import processing as _sources_processing  # noqa: F401  (registers its outbox handler)
 from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
+from app.sync.router import router as sync_router
+from app.sync.webhooks import router as sync_webhooks_router
 
 log = logging.getLogger("seam")
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(feedback_router)
     app.include_router(issues_router)
     app.include_router(outbox_router)
+    app.include_router(sync_router)
+    app.include_router(sync_webhooks_router)
     app.include_router(sources_router)
     app.include_router(sources_webhooks_router)
     return app

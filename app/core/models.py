@@ -10,15 +10,18 @@ from app.journey.models import JourneyVersion
 from app.outbox.models import OutboxMessage
 from app.scheduler.models import JobTick
 from app.sources.models import Source
+from app.sync.models import Contribution, Integration
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "ApiKey",
+    "Contribution",
     "ExperienceIssue",
     "FeedbackItem",
     "IdempotencyRecord",
     "InboundDelivery",
+    "Integration",
     "IssueCustomer",
     "IssueEvent",
     "IssueTeam",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,9 @@ ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 CUSTOMERS = IssueCustomer.__table__  # type: ignore[attr-defined]
 TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
 SYSTEM = "system"
+# Called inside transition(), in its transaction, as hook(session, issue, before, to, reason, actor):
+# other domains (sync) register here so they follow every transition whatever its entry point.
+TRANSITION_HOOKS: list[Callable[..., None]] = []
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,8 @@ def transition(session: Session, issue_id: int, to: str, reason: str | None, act
     record_event(
         session, issue_id, "transition", actor, reason=reason, before={"status": before}, after={"status": to}
     )
+    for hook in TRANSITION_HOOKS:
+        hook(session, issue, before, to, reason, actor)
     return issue
 
 

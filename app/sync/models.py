@@ -1,0 +1,66 @@
+"""Sync tables: configured tracker instances and each team's contribution to an issue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.clock import utcnow
+from app.core.types import JSONType, UTCDateTime
+
+
+class Integration(SQLModel, table=True):
+    """One Jira site or Zendesk account. Secrets are stored encrypted and never leave through the API."""
+
+    __tablename__ = "integrations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    vendor: str = Field(max_length=20)
+    base_url: str = Field(max_length=500)
+    email: str = Field(max_length=320)
+    # Fernet tokens (app.core.crypto): the API token, and the secret vendors sign webhooks with.
+    api_token_enc: str
+    webhook_secret_enc: str | None = None
+    # Non-secret adapter settings (reopen transition, resolution names, timeouts...).
+    options: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # Per team: {"project_key", "issue_type"} for Jira, {"group_id"} for Zendesk; overrides the journey.
+    targets: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Contribution(SQLModel, table=True):
+    """One team's part of the fix for an issue, mirrored by a ticket in the team's tool."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "team", name="uq_contribution_issue_team"),
+        # Inbound webhooks and reconciliation find a contribution by the vendor's stable numeric id.
+        Index("ix_contribution_ticket", "integration_id", "ticket_id"),
+        Index("ix_contribution_state", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="experience_issues.id")
+    team: str = Field(max_length=100)
+    integration_id: int = Field(foreign_key="integrations.id")
+    required: bool = True
+    # requested (ticket not created yet) -> open | in_progress | done | wont_do | duplicate | cannot_reproduce
+    state: str = Field(default="requested", max_length=20)
+    target: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    ticket_id: str | None = Field(default=None, max_length=100)
+    ticket_key: str | None = Field(default=None, max_length=100)
+    ticket_url: str | None = Field(default=None, max_length=1000)
+    vendor_status: str | None = Field(default=None, max_length=200)
+    vendor_resolution: str | None = Field(default=None, max_length=200)
+    # The vendor's own `updated` of the state we hold: older events are stale and ignored.
+    vendor_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requested_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
