@@ -191,7 +191,9 @@ def known_issue_placement(
             embedder=emb,
         )
         nearest = np.mean([forced.place(t, stage_of[c]).issue_id == c for t, c in test])
-        model = StageModel.train(examples(seed_rows, stage_of), embedder=emb)
+        # Placing into known issues needs an issue-level model, whatever k is.
+        by_issue = ClassifierSettings(use_issue_keys=True)
+        model = StageModel.train(examples(seed_rows, stage_of), settings=by_issue, embedder=emb)
         predicted = np.mean(
             [
                 p.issue_key == c
@@ -281,12 +283,16 @@ def placement_cost(
                 index.add_item(f"s{made}", text, stage=stage_of[cat])
             made += 1
         reads = cands = 0
-        started = time.process_time()
-        for text, stage in probe:
-            index.place(text, stage)
-            reads += index.last_cost.postings_read
-            cands += index.last_cost.candidates_scored
-        seconds = time.process_time() - started
+        seconds = float("inf")
+        # Best of three passes: the figure is the engine's cost, not a neighbour's load.
+        for _ in range(3):
+            reads = cands = 0
+            started = time.process_time()
+            for text, stage in probe:
+                index.place(text, stage)
+                reads += index.last_cost.postings_read
+                cands += index.last_cost.candidates_scored
+            seconds = min(seconds, time.process_time() - started)
         out[str(size)] = {
             "items_per_second": len(probe) / seconds,
             "postings_read": reads / len(probe),
@@ -389,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also run with the optional local MiniLM encoder (reported separately)",
     )
     parser.add_argument("--cost-sizes", default="1000,10000,100000")
+    parser.add_argument("--cost-only", action="store_true", help="only the placement-cost figures")
     args = parser.parse_args(argv)
 
     rows = read_rows(args.train, args.text_col, args.label_col)
@@ -423,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "runs": {},
     }
     for label, emb in configs.items():
+        if args.cost_only:
+            break
         result["runs"][label] = {
             "stage_routing": stage_routing(train, test, stage_of, ks, emb),
             "selective": selective(train, test, stage_of, args.seed, emb),
