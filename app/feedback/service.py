@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import String, select
+from sqlalchemy import String, func, select
 from sqlmodel import Session
 
 from app.core.clock import utcnow
@@ -160,23 +160,25 @@ def ingest(
         else:
             r.values["issue_id"] = None
 
-    # A plain executemany (no RETURNING) is what drivers make fast; the batch token then tells our rows
-    # from ones a concurrent request stored first under the same key.
+    # A plain executemany (no RETURNING) is what drivers make fast. Our rows are then read back by id
+    # range and batch token: ids only grow, so ours are all above the largest id before the insert,
+    # and the token tells them from rows a concurrent request stored meanwhile.
     batch_token = uuid.uuid4().hex
     inserted: dict[tuple[str, str], int] = {}
     if fresh:
         for r in fresh:
             r.values["ingest_batch"] = batch_token
-        # Through the connection: the ORM's bulk-insert layer costs more than the insert itself.
-        session.connection().execute(
-            insert_ignore(session, ITEMS, ["source", "external_id"]), [r.values for r in fresh]
+        conn = session.connection()  # Core, not the ORM's bulk layer: that costs more than the insert
+        floor = conn.execute(select(func.coalesce(func.max(ITEMS.c.id), 0))).scalar_one()
+        conn.execute(insert_ignore(session, ITEMS, ["source", "external_id"]), [r.values for r in fresh])
+        mine = select(ITEMS.c.id, ITEMS.c.source, ITEMS.c.external_id).where(
+            ITEMS.c.id > floor, ITEMS.c.ingest_batch == batch_token
         )
-        stored = _lookup(session, [(r.values["source"], r.values["external_id"]) for r in fresh])
-        for key, row in stored.items():
-            if row.ingest_batch == batch_token:
-                inserted[key] = row.id
-            else:
-                existing[key] = row
+        for row in conn.execute(mine):
+            inserted[(row.source, row.external_id)] = row.id
+        lost = [k for r in fresh if (k := (r.values["source"], r.values["external_id"])) not in inserted]
+        if lost:  # a concurrent request stored these first: report theirs
+            existing.update(_lookup(session, lost))
 
     deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
     for r in fresh:
