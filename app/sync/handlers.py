@@ -27,6 +27,7 @@ from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage
 from app.sync import events, service
 from app.sync.models import Contribution, Integration
+from app.sync.transport import shared_transport
 from integrations import registry
 from integrations.base import (
     PermanentError,
@@ -52,7 +53,7 @@ async def tracker_for(ctx: JobContext, integration: Integration) -> AsyncIterato
         raise PermanentError(f"integration {integration.id} is disabled")
     try:
         config = service.tracker_config(integration, allow_private=ctx.settings.allow_private_network)
-        tracker = registry.build_tracker(integration.vendor, config)
+        tracker = registry.build_tracker(integration.vendor, config, transport=shared_transport())
     except (ValidationError, DecryptionError) as exc:
         # Neither message carries the token: ClientConfig hides input values in its errors.
         raise PermanentError(

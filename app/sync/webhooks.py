@@ -24,6 +24,7 @@ from app.inbox import service as inbox
 from app.sync import service
 from app.sync.handlers import INBOUND_KIND
 from app.sync.models import Integration
+from app.sync.transport import shared_transport
 from integrations import registry
 from integrations.base import InboundEvent, PermanentError, UnsupportedWebhookEvent, WebhookSignatureError
 
@@ -81,7 +82,7 @@ async def _receive(request: Request, vendor: str, integration_id: int) -> JSONRe
         return problems.problem_response(404, f"No {vendor} integration {integration_id}.", request=request)
     config, secret = loaded
     headers = dict(request.headers)
-    tracker = registry.build_tracker(vendor, config)
+    tracker = registry.build_tracker(vendor, config, transport=shared_transport())
     try:
         event = tracker.parse_webhook(headers, body, secret, utcnow())
     except WebhookSignatureError as exc:

@@ -7,6 +7,7 @@ jumps to the next due message instead of sleeping through backoff.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -168,6 +169,15 @@ class Sync:
     def deliveries(self) -> list[InboundDelivery]:
         with Session(self.engine) as s:
             return list(s.execute(select(InboundDelivery).order_by(col(InboundDelivery.id))).scalars())
+
+    def wait_deliveries(self, n: int, timeout: float = 10.0) -> None:
+        """Webhooks the stand-ins send on their own (after our transitions) arrive from another thread."""
+        deadline = time.monotonic() + timeout
+        while len(self.deliveries()) < n:
+            assert time.monotonic() < deadline, (
+                f"expected {n} webhook deliveries, got {len(self.deliveries())}"
+            )
+            time.sleep(0.02)
 
     def contribution_rows(self) -> list[Contribution]:
         with Session(self.engine) as s:

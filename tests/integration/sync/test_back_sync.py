@@ -46,6 +46,8 @@ def test_reopen_moves_jira_back_and_comments_the_evidence(
     assert sync.feedback("Charged twice AGAIN on this week's bill") == issue_id  # the evidence
     sync.move(issue_id, "reopened", "Double charges came back after the fix")
     sync.drain()
+    sync.wait_deliveries(4)  # the stand-in announces our two reopen transitions
+    sync.drain()
     for ticket in (cx, ops):
         assert ticket.status == "10000" and ticket.resolution is None  # Backlog again
         (comment,) = _comment_text(ticket)
