@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -40,7 +41,7 @@ from app.sources.convert import carries_nothing, revise, to_feedback
 from app.sources.service import PROCESS_KIND, SourceConfig
 from integrations.base import RetryableError, UnsafeURLError
 from integrations.http import USER_AGENT, check_base_url
-from integrations.surveys import FETCHERS, KINDS, FetchError, MappingError
+from integrations.surveys import FETCHERS, KINDS, FetchError, FetchRef, MappingError
 
 log = logging.getLogger("seam.sources")
 INBOX = InboundDelivery.__table__  # type: ignore[attr-defined]
@@ -54,7 +55,7 @@ class Outcome:
     items: list[FeedbackIn] = field(default_factory=list)
 
 
-async def _fetch(cfg: SourceConfig, ref: object, allow_private: bool) -> dict[str, object]:
+async def _fetch(cfg: SourceConfig, ref: FetchRef, allow_private: bool) -> dict[str, Any]:
     if not cfg.api_token or not cfg.api_base_url:
         raise FetchError("no API token or base URL is configured for this source", retryable=False)
     try:
@@ -64,7 +65,7 @@ async def _fetch(cfg: SourceConfig, ref: object, allow_private: bool) -> dict[st
     async with httpx.AsyncClient(
         base_url=base, timeout=FETCH_TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
     ) as client:
-        return await FETCHERS[cfg.kind](client, ref, cfg.api_token)  # type: ignore[arg-type]
+        return await FETCHERS[cfg.kind](client, ref, cfg.api_token)
 
 
 async def make_items(

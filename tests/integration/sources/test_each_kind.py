@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from app.feedback.models import FeedbackItem
 from tests.support.api import auth
 
 from .helpers import (
@@ -208,10 +210,26 @@ def test_staff_source_items_are_marked_staff(
         headers=auth(admin_key),
     )
     assert posted.status_code == 201
-    from sqlmodel import Session, select
-
-    from app.feedback.models import FeedbackItem
-
+    customer = {"source": "typeform", "external_id": "r-1", "text": "Invoice total was wrong"}
+    assert journey_client.post("/api/v1/feedback", json=customer, headers=auth(admin_key)).status_code == 201
     with Session(engine) as s:
         flags = {i.external_id: i.staff for i in s.execute(select(FeedbackItem)).scalars()}
-    assert flags == {"hj-resp-8842": True, "mystery-shop-1": True}
+    assert flags == {"hj-resp-8842": True, "mystery-shop-1": True, "r-1": False}
+
+
+def test_zendesk_rest_ratings_each_become_one_item(
+    journey_client: TestClient, admin_key: str, engine: Engine
+) -> None:
+    # The GET /api/v2/satisfaction_ratings example, relayed (e.g. by a poller) to the receiver.
+    source = create_source(journey_client, admin_key, "zendesk", default_touchpoint="support-csat")
+    body = example_bytes("zendesk_satisfaction_ratings_response.json")
+    assert deliver(journey_client, source, body).status_code == 202
+    assert run_worker(engine) == 1
+    found = sorted(items(journey_client, admin_key), key=lambda i: i["external_id"])
+    assert [(i["external_id"], i["score"], i["scale"], i["customer_ref"]) for i in found] == [
+        ("csat:208", 5.0, "csat", "7881"),
+        ("csat:209", 5.0, "csat", "7881"),
+    ]
+    assert {i["touchpoint"] for i in found} == {"support-csat"}
+    issue = journey_client.get(f"/api/v1/issues/{found[0]['issue_id']}", headers=auth(admin_key)).json()
+    assert issue["item_count"] == 2 and issue["customer_count"] == 1
