@@ -226,9 +226,6 @@ class StageModel:
             name, mass = max(moments.items(), key=lambda kv: kv[1])
             if mass >= self.settings.moment_share * float(stage_p[best]):
                 moment = name
-        if best_issue is None:
-            top = int(np.argmax(fine))
-            best_issue, best_issue_p = self._parts[top][2], float(fine[top]) if self._parts[top][2] else 0.0
         return Prediction(
             stage=stage,
             moment=moment,

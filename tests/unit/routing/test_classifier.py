@@ -121,3 +121,23 @@ def test_confidence_is_calibrated_on_real_data() -> None:
     correct = np.array([p.stage == stage[r["category"]] for p, r in zip(predictions, test, strict=True)])
     assert correct.mean() > 0.85
     assert expected_calibration_error(confidence, correct) < 0.05
+
+
+class TopicEmbedder:
+    name = "topic-test"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        rows = [[1.0, 0.0] if "card" in t else [0.0, 1.0] for t in texts]
+        return np.array(rows, dtype=np.float32)
+
+
+def test_model_with_an_embedder_needs_it_to_load(tmp_path: Path) -> None:
+    embedder = TopicEmbedder()
+    fitted = StageModel.train(HAND_MADE, embedder=embedder)
+    path = tmp_path / "model.npz"
+    fitted.save(path)
+    with pytest.raises(ValueError, match="topic-test"):
+        StageModel.load(path)
+    loaded = StageModel.load(path, embedder=embedder)
+    assert loaded.predict("card delayed") == fitted.predict("card delayed")
+    assert fitted.version != StageModel.train(HAND_MADE).version
