@@ -239,7 +239,12 @@ def main() -> None:
     vendor_s = args.latency_ms / 1000
     rate = 1 / vendor_s
     fake = JiraStandIn()
-    results: dict[str, object] = {"latency_ms": args.latency_ms, "cpus": os.cpu_count()}
+    # Other work on the machine skews every figure here: say how busy it was.
+    results: dict[str, object] = {
+        "latency_ms": args.latency_ms,
+        "cpus": os.cpu_count(),
+        "load_avg_1m_start": round(os.getloadavg()[0], 2),
+    }
     with serving(fake), fresh_database("postgres") as engine:
         contribution_id = setup(engine, fake)
         fake.latency_seconds = vendor_s
@@ -264,6 +269,7 @@ def main() -> None:
                 flush=True,
             )
         results["idle_latency"] = idle
+        results["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
         results["vendor_requests"] = len(fake.requests)
         results["stand_in_violations"] = len(fake.violations)
     print(json.dumps({"benchmark": "sync", **results}))
