@@ -233,3 +233,23 @@ def test_zendesk_rest_ratings_each_become_one_item(
     assert {i["touchpoint"] for i in found} == {"support-csat"}
     issue = journey_client.get(f"/api/v1/issues/{found[0]['issue_id']}", headers=auth(admin_key)).json()
     assert issue["item_count"] == 2 and issue["customer_count"] == 1
+
+
+def test_standard_contact_and_events_that_make_nothing(
+    journey_client: TestClient, admin_key: str, engine: Engine
+) -> None:
+    standard = create_source(journey_client, admin_key, "standard")
+    contact = payload_bytes("standard_contact_created.json")
+    assert deliver(journey_client, standard, contact, msg_id="msg_contact").status_code == 202
+    delighted = create_source(journey_client, admin_key, "delighted")
+    unsubscribe = json.loads(example_bytes("delighted_survey_response.json"))
+    unsubscribe.update(event_type="unsubscribe.created", event_id="evt-unsub")
+    assert deliver(journey_client, delighted, json.dumps(unsubscribe).encode()).status_code == 202
+    assert run_worker(engine) == 2
+    (item,) = items(journey_client, admin_key)
+    assert item["source"] == "standard-contact" and item["score"] is None
+    assert item["metadata"]["contact"] is True
+    assert sorted((d.state, d.error) for d in deliveries(engine)) == [
+        ("ignored", "event 'unsubscribe.created' makes no feedback item"),
+        ("processed", None),
+    ]
