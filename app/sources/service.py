@@ -231,10 +231,6 @@ def delete_source(session: Session, source_id: int) -> None:
     session.flush()
 
 
-def webhook_secret(source: Source, secret_key: str) -> str:
-    return decrypt(source.secret_encrypted, secret_key)
-
-
 def config(
     source: Source, secret_key: str | None, *, overrides: Mapping[str, Any] | None = None
 ) -> SourceConfig:
