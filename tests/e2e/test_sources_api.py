@@ -248,3 +248,28 @@ def test_over_real_http_the_ack_comes_first_and_the_item_after(engine: Engine, a
         run_worker(engine)
         listed = http.get("/api/v1/feedback", headers=auth(admin_key)).json()["items"]
     assert [i["external_id"] for i in listed] == ["hj-resp-8842"]
+
+
+def test_concurrent_retries_of_one_delivery_store_it_once(engine: Engine, admin_key: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = create_app(settings_for(engine), engine)
+    body = example_bytes("delighted_survey_response.json")
+    headers = sign("delighted", body)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=20) as http:
+        sid = http.post(
+            "/api/v1/sources",
+            json={"kind": "delighted", "name": "d", "secret": SECRETS["delighted"]},
+            headers=auth(admin_key),
+        ).json()["id"]
+
+        def send(_: int) -> int:
+            with httpx.Client(base_url=base, timeout=20) as own:
+                return own.post(f"/webhooks/{sid}", content=body, headers=headers).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(send, range(8)))
+    assert statuses == [200] * 7 + [202]
+    assert counts(engine) == (1, 1, 0)
+    run_worker(engine)
+    assert counts(engine)[2] == 1
