@@ -188,7 +188,15 @@ def ingest(
             continue
         v = r.values
         if v["issue_id"] is not None:
-            deltas[v["issue_id"]].add(v["occurred_at"], v["score"], v["scale"], v["customer_ref"])
+            # Staff checks are evidence of the problem, but not customers' voices: they add to the item
+            # count and stay out of customers, detractors and impact.
+            staff = bool(v.get("staff"))
+            deltas[v["issue_id"]].add(
+                v["occurred_at"],
+                None if staff else v["score"],
+                v["scale"],
+                None if staff else v["customer_ref"],
+            )
         results[r.index] = IngestResult(
             index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
         )

@@ -62,12 +62,15 @@ def list_issues(
     return [to_out(r, teams.get(r.id or 0, [])) for r in rows]
 
 
-def score_summary(session: Session, issue_id: int) -> list[dict[str, Any]]:
-    """Per scale: count, mean, detractors, promoters. Grouped by score, so at most 22 rows come back."""
+def score_summary(session: Session, issue_id: int, *, staff: bool = False) -> list[dict[str, Any]]:
+    """Per scale: count, mean, detractors, promoters. Grouped by score, so at most 22 rows come back.
+
+    Customers' scores and staff checks ("experience the experience") are summarised apart.
+    """
     fi = FeedbackItem
     stmt = (
         select(col(fi.scale), col(fi.score), func.count())
-        .where(col(fi.issue_id) == issue_id, col(fi.score).is_not(None))
+        .where(col(fi.issue_id) == issue_id, col(fi.score).is_not(None), col(fi.staff).is_(staff))
         .group_by(col(fi.scale), col(fi.score))
     )
     acc: dict[str, dict[str, float]] = {}

@@ -44,6 +44,7 @@ def _detail(session: Session, issue_id: int) -> dict[str, Any]:
     issue = issues.get(session, issue_id)
     out = queries.to_out(issue, issues.teams_of(session, [issue_id])[issue_id])
     out["scores"] = queries.score_summary(session, issue_id)
+    out["staff_scores"] = queries.score_summary(session, issue_id, staff=True)
     return out
 
 

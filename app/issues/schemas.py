@@ -45,7 +45,8 @@ class IssueOut(BaseModel):
 
 
 class IssueDetail(IssueOut):
-    scores: list[ScoreSummary]
+    scores: list[ScoreSummary] = Field(description="Customers' scores, per scale.")
+    staff_scores: list[ScoreSummary] = Field(description="Staff checks' scores, kept apart from customers'.")
 
 
 class IssuePage(BaseModel):

@@ -205,9 +205,11 @@ def recompute(session: Session, issue_id: int) -> None:
             select(literal(issue_id), customers.subquery().c.customer_ref),
         )
     )
-    rows = session.execute(select(fi.score, fi.scale, fi.occurred_at).where(fi.issue_id == issue_id)).all()
+    rows = session.execute(
+        select(fi.score, fi.scale, fi.occurred_at, fi.staff).where(fi.issue_id == issue_id)
+    ).all()
     items = len(rows)
-    detractors = sum(1 for r in rows if is_detractor(r.score, r.scale))
+    detractors = sum(1 for r in rows if not r.staff and is_detractor(r.score, r.scale))
     n_customers = session.execute(select(func.count()).where(CUSTOMERS.c.issue_id == issue_id)).scalar_one()
     times = [r.occurred_at for r in rows]
     session.execute(

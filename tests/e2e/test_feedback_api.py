@@ -185,3 +185,17 @@ def test_invalid_json_is_a_problem_not_a_500(client: TestClient, admin_key: str)
     )
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_staff_checks_are_kept_apart_from_customers(journey_client: TestClient, admin_key: str) -> None:
+    h = auth(admin_key)
+    customer = journey_client.post("/api/v1/feedback", json=item(1, score=2), headers=h).json()
+    staff = journey_client.post(
+        "/api/v1/feedback", json=item(2, source="staff", score=1, customer_ref="employee-7"), headers=h
+    ).json()
+    assert staff["issue_id"] == customer["issue_id"]  # same problem, same issue: staff saw it too
+    issue = journey_client.get(f"/api/v1/issues/{customer['issue_id']}", headers=h).json()
+    assert issue["item_count"] == 2
+    assert issue["customer_count"] == 1 and issue["detractor_count"] == 1
+    assert issue["scores"] == [{"scale": "csat", "count": 1, "mean": 2.0, "detractors": 1, "promoters": 0}]
+    assert issue["staff_scores"] == [{"scale": "csat", "count": 1, "mean": 1.0, "detractors": 1, "promoters": 0}]
