@@ -134,6 +134,7 @@ def worker(
     import threading
 
     import app.sync.handlers  # noqa: F401  (registers the sync outbox handlers)
+    from app.loop import handlers as _loop_handlers  # noqa: F401  (registers the email handler)
     from app.outbox.worker import run_forever
     from app.sources import processing as _sources_processing  # noqa: F401  (registers its handler)
 
@@ -178,6 +179,59 @@ def demo(
     if serve_api:
         os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)
         serve(host=host, port=port, workers=1)
+
+
+# --- close the loop: the scheduler and the digest preview ---------------------------------------
+digest_app = typer.Typer(help="Weekly digests.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+
+
+@app.command("scheduler")
+def scheduler() -> None:
+    """Run the scheduled jobs (reminders, verification, weekly digests...). Run one per replica: each
+    job runs once per cluster per tick."""
+    import signal
+    import threading
+
+    from app.loop.jobs import scheduler_config  # importing it registers the loop's jobs
+    from app.scheduler.runner import build_scheduler
+
+    runner = build_scheduler(_engine(), scheduler_config())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runner.start()
+    err.print(f"scheduler running: {', '.join(sorted(j.id for j in runner.get_jobs()))}")
+    stop.wait()
+    runner.shutdown(wait=True)
+
+
+@digest_app.command("preview")
+def digest_preview(
+    to: Annotated[str, typer.Option(help="Email address of a person in the journey.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the HTML.")],
+    kind: Annotated[str | None, typer.Option(help="owner, team or leadership; default: the first.")] = None,
+) -> None:
+    """Render the weekly digest this person would get for the last full week to an HTML file."""
+    from app.core.clock import utcnow
+    from app.digests import build as digests
+    from app.digests.render import render
+    from app.journey import service as journeys
+    from app.loop.jobs import scheduler_config
+
+    with Session(_engine()) as session:
+        journey = journeys.current_or_none(session)
+        if journey is None:
+            err.print("[red]no journey applied yet[/red]")
+            raise typer.Exit(1)
+        found = digests.preview(session, journey, to, utcnow(), scheduler_config().zone)
+    found = [a for a in found if kind is None or a.digest.kind == kind]
+    if not found:
+        err.print(f"[red]nobody in the journey gets a{' ' + kind if kind else ''} digest at {to}[/red]")
+        raise typer.Exit(1)
+    rendered = render(found[0].digest)
+    out.write_text(rendered.html, encoding="utf-8")
+    err.print(f"{rendered.subject} -> {out}", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from app.feedback.models import FeedbackItem, IdempotencyRecord
 from app.inbox.models import InboundDelivery
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
+from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent
 from app.outbox.models import OutboxMessage
 from app.scheduler.models import JobTick
 from app.sources.models import Source
@@ -17,17 +18,21 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "Contribution",
+    "CustomerNotice",
     "ExperienceIssue",
     "FeedbackItem",
     "IdempotencyRecord",
     "InboundDelivery",
     "Integration",
+    "IssueAccountability",
     "IssueCustomer",
     "IssueEvent",
     "IssueTeam",
     "JobTick",
     "JourneyVersion",
+    "LoopAction",
     "OutboxMessage",
+    "ReminderSent",
     "Source",
     "metadata",
 ]

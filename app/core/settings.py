@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,17 @@ class Settings(BaseSettings):
     allow_private_network: bool = Field(
         default=False, description="Let integrations call private or loopback addresses (tests, on-premises)."
     )
+    # Email (close the loop): the outbox worker sends reminders, digests and customer notices over SMTP.
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: Literal["off", "on", "required"] = Field(default="required")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = Field(default="seam@example.com", description="From address of every email Seam sends.")
+    # Scheduler: zone of daily/weekly jobs, and when the weekly digests go out.
+    scheduler_timezone: str = Field(default="UTC")
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_hour: int = Field(default=8, ge=0, le=23)
 
     @property
     def runs_inprocess_worker(self) -> bool:

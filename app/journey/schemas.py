@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_serializer, field_validator
 
 from app.core.types_api import ApiModel
+from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -91,6 +92,13 @@ class Journey(_Strict):
     stages: list[Stage] = Field(min_length=1)
     touchpoints: list[Touchpoint] = Field(default_factory=list)
     personas: list[Persona] = Field(default_factory=list)
+    # SLAs, reminder cadence, escalation, quiet hours, impact scale, verification (app/loop/policy.py).
+    accountability: AccountabilityPolicy = DEFAULT_POLICY
+
+    @field_serializer("accountability")
+    def _policy_out(self, value: AccountabilityPolicy) -> dict[str, Any]:
+        # Whole, nulls included: `quiet_hours: null` disables quiet hours and must survive exclude_none.
+        return value.model_dump(mode="json")
 
     # Lookups used on every placement; built once per (immutable) journey.
     def stage(self, key: str) -> Stage | None:

@@ -1,0 +1,136 @@
+"""Scheduled jobs of the loop. Each reads the database and writes rows and outbox messages in one
+transaction; none calls a vendor. The `job_ticks` lease runs each once per cluster per tick, and the
+dedupe keys (reminder slot and person, digest week and recipient) make a second run harmless anyway."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from app.core.settings import get_settings
+from app.digests import build as digests
+from app.issues.models import ExperienceIssue
+from app.journey import service as journeys
+from app.journey.schemas import Journey
+from app.loop import notify
+from app.loop import service as loop
+from app.loop.models import ReminderSent
+from app.loop.reminders import (
+    REMINDING,
+    Acknowledgement,
+    ReminderState,
+    SentReminder,
+    Snooze,
+    chain_for,
+    due_reminders,
+)
+from app.scheduler.registry import Every, SchedulerConfig, scheduled, weekly_digest
+
+log = logging.getLogger("seam.loop")
+
+
+def scheduler_config() -> SchedulerConfig:
+    s = get_settings()
+    return SchedulerConfig(
+        timezone=s.scheduler_timezone, digest_weekday=s.digest_weekday, digest_hour=s.digest_hour
+    )
+
+
+def _journey(session: Session) -> Journey | None:
+    return journeys.current_or_none(session)
+
+
+def sweep_reminders(session: Session, journey: Journey, now: datetime) -> int:
+    """Reassess every issue that is waiting for people, then record and queue the reminders now due."""
+    stmt = (
+        select(ExperienceIssue)
+        .where(col(ExperienceIssue.status).in_(sorted(REMINDING)))
+        .order_by(col(ExperienceIssue.id))
+    )
+    active = [i for i in session.execute(stmt).scalars() if journey.stage(i.stage) is not None]
+    if not active:
+        return 0
+    ids = [i.id for i in active if i.id is not None]
+    known = loop.reassess(session, journey, active, now)
+    acts = loop.actions(session, ids)
+    teams = notify.open_teams(session, ids)
+    sent_rows: dict[int, list[SentReminder]] = {i: [] for i in ids}
+    for r in session.execute(select(ReminderSent).where(col(ReminderSent.issue_id).in_(ids))).scalars():
+        sent_rows[r.issue_id].append(SentReminder(slot=r.slot, person=r.person, level=r.level, at=r.at))
+    policy = journey.accountability
+    count = 0
+    for issue in active:
+        assert issue.id is not None
+        st = known[issue.id]
+        state = ReminderState(
+            status=issue.status,
+            priority=loop._priority(st.priority),
+            due=st.due_at,
+            sent=sent_rows[issue.id],
+            acknowledgements=[
+                Acknowledgement(at=a.at, by=a.actor) for a in acts[issue.id] if a.kind == "ack"
+            ],
+            snoozes=[
+                Snooze(at=a.at, until=a.until, reason=a.reason or "", by=a.actor)
+                for a in acts[issue.id]
+                if a.kind == "snooze" and a.until is not None
+            ],
+        )
+        chain = chain_for(journey, issue.stage, teams.get(issue.id, []))
+        for reminder in due_reminders(state, chain, policy, now):
+            count += int(notify.send_reminder(session, journey, issue, st, reminder, now))
+    return count
+
+
+def check_fixes(session: Session, journey: Journey, now: datetime) -> dict[str, int]:
+    stmt = (
+        select(ExperienceIssue)
+        .where(col(ExperienceIssue.status) == "fix_shipped")
+        .order_by(col(ExperienceIssue.id))
+    )
+    outcomes: dict[str, int] = {}
+    for issue in list(session.execute(stmt).scalars()):
+        if journey.stage(issue.stage) is None:
+            continue
+        result = loop.check_verification(session, journey, issue, now)
+        if result is not None:
+            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+    return outcomes
+
+
+@scheduled("loop.reminders", lambda cfg: Every(cfg.reminder_every))
+def reminders_job(engine: Engine, now: datetime) -> None:
+    with Session(engine) as session:
+        journey = _journey(session)
+        if journey is None:
+            return
+        n = sweep_reminders(session, journey, now)
+        session.commit()
+    if n:
+        log.info("queued %d reminders", n)
+
+
+@scheduled("loop.verification", lambda cfg: Every(cfg.verification_every))
+def verification_job(engine: Engine, now: datetime) -> None:
+    with Session(engine) as session:
+        journey = _journey(session)
+        if journey is None:
+            return
+        outcomes = check_fixes(session, journey, now)
+        session.commit()
+    if outcomes:
+        log.info("verified shipped fixes: %s", outcomes)
+
+
+@scheduled("loop.digests", weekly_digest)
+def digests_job(engine: Engine, now: datetime) -> None:
+    with Session(engine) as session:
+        journey = _journey(session)
+        if journey is None:
+            return
+        queued = digests.queue_all(session, journey, now, scheduler_config().zone)
+        session.commit()
+    log.info("queued %d weekly digests", queued)

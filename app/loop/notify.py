@@ -1,0 +1,148 @@
+"""Who is told what, inside the caller's transaction: reminders (with their record and event) and the
+owner's "please confirm". Writes rows and outbox messages only; the worker sends."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.core.settings import get_settings
+from app.core.sql import insert_ignore
+from app.issues import service as issues
+from app.issues.models import ExperienceIssue
+from app.journey.schemas import Journey
+from app.loop import mail
+from app.loop.models import IssueAccountability, ReminderSent
+from app.loop.reminders import DueReminder
+from app.loop.verification import Verification
+
+SENT = ReminderSent.__table__  # type: ignore[attr-defined]
+OPEN_CONTRIBUTION = ("requested", "open", "in_progress")
+
+
+def open_teams(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Teams whose required contribution to each issue is still open (app.sync's contributions).
+    Empty while the sync domain is not installed."""
+    ids = sorted(set(issue_ids))
+    out: dict[int, list[str]] = defaultdict(list)
+    try:
+        from app.sync.models import Contribution
+    except ImportError:  # pragma: no cover - contributions not built yet
+        return out
+    if not ids:
+        return out
+    c = Contribution.__table__.c  # type: ignore[attr-defined]
+    stmt = (
+        select(c.issue_id, c.team)
+        .where(c.issue_id.in_(ids), c.required.is_(True), c.state.in_(OPEN_CONTRIBUTION))
+        .order_by(c.issue_id, c.team)
+    )
+    for issue_id, team in session.execute(stmt):
+        out[issue_id].append(team)
+    return out
+
+
+def issue_url(issue_id: int) -> str:
+    return f"{get_settings().public_url.rstrip('/')}/api/v1/issues/{issue_id}"
+
+
+def _why(r: DueReminder) -> str:
+    if r.role == "sponsor" or r.role == "cx_lead":
+        return "This issue has had reminders nobody acknowledged, so it now comes to you as well."
+    if r.kind == "before_due":
+        return "This experience issue is due soon."
+    if r.kind == "at_due":
+        return "This experience issue is due now."
+    days = r.overdue_by.days
+    return f"This experience issue is overdue by {days} day{'s' if days != 1 else ''}."
+
+
+def send_reminder(
+    session: Session,
+    journey: Journey,
+    issue: ExperienceIssue,
+    state: IssueAccountability,
+    r: DueReminder,
+    now: datetime,
+) -> bool:
+    """Record the reminder (unique per slot and person) and queue its email; False if already sent."""
+    assert issue.id is not None
+    key = r.dedupe_key(issue.id)
+    stmt = (
+        insert_ignore(session, SENT, ["dedupe_key"])
+        .values(
+            issue_id=issue.id,
+            person=r.person,
+            role=r.role,
+            slot=r.slot,
+            level=r.level,
+            at=now,
+            dedupe_key=key,
+        )
+        .returning(SENT.c.id)
+    )
+    if session.execute(stmt).first() is None:
+        return False
+    people = {p.id: p for p in journey.people}
+    stage = journey.stage(issue.stage)
+    subject = f"[Seam] {state.priority.upper()} EI-{issue.id} {issue.title}: " + (
+        "overdue" if r.kind == "overdue" else "due"
+    )
+    rendered = mail.render(
+        "reminder",
+        subject,
+        {
+            "name": people[r.person].name if r.person in people else r.person,
+            "why": _why(r),
+            "issue": issue,
+            "stage": stage.name if stage else issue.stage,
+            "priority": state.priority,
+            "impact": f"{state.impact_score:g}",
+            "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "link": issue_url(issue.id),
+        },
+    )
+    mail.queue(
+        session,
+        key,
+        to_email=r.email,
+        to_name=people[r.person].name if r.person in people else "",
+        rendered=rendered,
+    )
+    issues.record_event(
+        session,
+        issue.id,
+        "reminder",
+        issues.Actor(issues.SYSTEM),
+        after={
+            "person": r.person,
+            "role": r.role,
+            "team": r.team,
+            "level": r.level,
+            "slot": r.slot.isoformat(),
+            "kind": r.kind,
+        },
+        at=now,
+    )
+    return True
+
+
+def confirm_request(
+    session: Session, journey: Journey, issue: ExperienceIssue, result: Verification, now: datetime
+) -> None:
+    assert issue.id is not None
+    stage = journey.stage(issue.stage)
+    owner = next((p for p in journey.people if stage and p.id == stage.owner), None)
+    if owner is None:
+        return
+    rendered = mail.render(
+        "confirm_request",
+        f"[Seam] EI-{issue.id} {issue.title}: the fix is holding, please confirm",
+        {"name": owner.name, "issue": issue, "reasons": result.reasons, "link": issue_url(issue.id)},
+    )
+    key = f"confirm-request:{issue.id}:{result.window_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    mail.queue(session, key, to_email=str(owner.email), to_name=owner.name, rendered=rendered)

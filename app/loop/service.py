@@ -1,0 +1,447 @@
+"""Close the loop: the only writer of accountability state. Never commits; every function takes `now`.
+
+- `reassess`: impact, priority and due date from the issue's recent items (priority only ever rises
+  automatically; a rise is an event).
+- `acknowledge` / `snooze`: pause the reminder cadence (app.loop.reminders reads them back).
+- `check_verification`: during a fix's window, reopen on regression with the new items as evidence;
+  once the window ends with the evidence holding, ask the owner to confirm.
+- `confirm`: the owner's word, with the evidence rules; then the customers are told (app.loop.customers).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session, col
+
+from app.core.clock import utcnow
+from app.core.errors import Conflict, InvalidInput, field_error
+from app.core.sql import insert_ignore
+from app.feedback.models import FeedbackItem
+from app.issues import service as issues
+from app.issues.models import ExperienceIssue
+from app.issues.scores import THRESHOLDS
+from app.journey.schemas import Journey
+from app.loop import impact
+from app.loop.models import IssueAccountability, LoopAction
+from app.loop.policy import AccountabilityPolicy, Priority
+from app.loop.reminders import REMINDING
+from app.loop.verification import IssueItem, MomentScore, Verification, verify
+
+ACCOUNTABILITY = IssueAccountability.__table__  # type: ignore[attr-defined]
+ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
+MAX_SNOOZE_DAYS = 90
+MAX_EVIDENCE_IDS = 50
+
+
+# --- impact, priority and due date ----------------------------------------------------------------
+
+
+def _detractor_expr() -> Any:
+    c = ITEMS.c
+    whens = [((c.scale == scale) & (c.score <= low), 1) for scale, (low, _high) in THRESHOLDS.items()]
+    return func.sum(case(*whens, else_=0))
+
+
+def impact_inputs(
+    session: Session, journey: Journey, issues_: Sequence[ExperienceIssue], now: datetime
+) -> dict[int, impact.ImpactInputs]:
+    """What each issue's items in the policy's recent window weigh: two grouped queries for all issues."""
+    policy = journey.accountability
+    start, end = impact.recent_window(now, policy.impact)
+    ids = [i.id for i in issues_ if i.id is not None]
+    if not ids:
+        return {}
+    c = ITEMS.c
+    window = (c.issue_id.in_(ids)) & (c.received_at >= start) & (c.received_at < end) & (c.staff.is_(False))
+    counts: dict[int, Any] = {
+        r.issue_id: r
+        for r in session.execute(
+            select(
+                c.issue_id,
+                func.count().label("items"),
+                func.count(c.customer_ref.distinct()).label("customers"),
+                func.count(c.score).label("scored"),
+                _detractor_expr().label("detractors"),
+            )
+            .where(window)
+            .group_by(c.issue_id)
+        )
+    }
+    personas: dict[int, dict[str | None, int]] = defaultdict(dict)
+    for row in session.execute(
+        select(c.issue_id, c.persona, func.count()).where(window).group_by(c.issue_id, c.persona)
+    ):
+        personas[row[0]][row[1]] = int(row[2])
+    weights = {p.key: p.weight for p in journey.personas}
+    out = {}
+    for issue in issues_:
+        assert issue.id is not None
+        got = counts.get(issue.id)
+        moment = journey.moment(issue.stage, issue.moment) if issue.moment else None
+        out[issue.id] = impact.ImpactInputs(
+            items=int(got.items) if got else 0,
+            customers=int(got.customers) if got else 0,
+            scored=int(got.scored) if got else 0,
+            detractors=int(got.detractors or 0) if got else 0,
+            moment_weight=moment.weight if moment else 1.0,
+            persona_weight=impact.persona_weight(personas.get(issue.id, {}), weights),
+        )
+    return out
+
+
+def states(session: Session, issue_ids: Iterable[int]) -> dict[int, IssueAccountability]:
+    ids = sorted(set(issue_ids))
+    if not ids:
+        return {}
+    stmt = select(IssueAccountability).where(col(IssueAccountability.issue_id).in_(ids))
+    return {s.issue_id: s for s in session.execute(stmt).scalars()}
+
+
+def reassess(
+    session: Session, journey: Journey, issues_: Sequence[ExperienceIssue], now: datetime
+) -> dict[int, IssueAccountability]:
+    """Impact, priority and due date of each issue, stored; an event records each rise of priority."""
+    policy = journey.accountability
+    inputs = impact_inputs(session, journey, issues_, now)
+    known = states(session, inputs)
+    for issue in issues_:
+        assert issue.id is not None
+        state = known.get(issue.id)
+        result = impact.reassess(
+            inputs[issue.id],
+            current=_priority(state.priority) if state else None,
+            current_due=state.due_at if state else None,
+            opened_at=issue.created_at,
+            now=now,
+            policy=policy,
+        )
+        if state is None:
+            # Insert-or-skip: a concurrent sweep may have created it first; then it is read back.
+            session.execute(
+                insert_ignore(session, ACCOUNTABILITY, ["issue_id"]).values(
+                    issue_id=issue.id,
+                    priority=result.priority,
+                    impact_score=result.score,
+                    due_at=result.due,
+                    updated_at=now,
+                )
+            )
+            state = session.get(IssueAccountability, issue.id)
+            assert state is not None
+            known[issue.id] = state
+            continue
+        state.impact_score = result.score
+        if result.changed:
+            before = {"priority": state.priority, "due_at": state.due_at.isoformat()}
+            state.priority = result.priority
+            state.due_at = result.due
+            issues.record_event(
+                session,
+                issue.id,
+                "priority_raised",
+                issues.Actor(issues.SYSTEM),
+                reason=result.reason,
+                before=before,
+                after={"priority": result.priority, "due_at": result.due.isoformat(), "impact": result.score},
+                at=now,
+            )
+        state.updated_at = now
+        session.add(state)
+    session.flush()
+    return known
+
+
+def _priority(value: str) -> Priority:
+    return value if value in ("p1", "p2", "p3", "p4") else "p4"  # type: ignore[return-value]
+
+
+def state_of(
+    session: Session, journey: Journey, issue: ExperienceIssue, now: datetime
+) -> IssueAccountability:
+    return reassess(session, journey, [issue], now)[issue.id or 0]
+
+
+# --- acknowledge and snooze -----------------------------------------------------------------------
+
+
+def _active(issue: ExperienceIssue, what: str) -> None:
+    if issue.status not in REMINDING:
+        raise Conflict(
+            f"An issue that is '{issue.status}' has no reminders to {what}.",
+            errors=[field_error("status", f"'{issue.status}' is not waiting for people")],
+            current=issue.status,
+        )
+
+
+def acknowledge(
+    session: Session, journey: Journey, issue_id: int, actor: issues.Actor, now: datetime
+) -> ExperienceIssue:
+    """The owner (or a team) has it in hand: settles the reminders so far and resets escalation; an open
+    or reopened issue moves to `acknowledged`."""
+    issues.lock(session, [issue_id])
+    issue = issues.get(session, issue_id)
+    session.refresh(issue)
+    _active(issue, "acknowledge")
+    state_of(session, journey, issue, now)
+    session.add(LoopAction(issue_id=issue_id, kind="ack", at=now, actor=actor.name))
+    issues.record_event(session, issue_id, "acknowledged", actor, at=now)
+    if issue.status in ("open", "reopened"):
+        issues.transition(session, issue_id, "acknowledged", "acknowledged", actor)
+    return issue
+
+
+def snooze(
+    session: Session,
+    journey: Journey,
+    issue_id: int,
+    reason: str,
+    until: datetime,
+    actor: issues.Actor,
+    now: datetime,
+) -> ExperienceIssue:
+    if not reason.strip():
+        raise InvalidInput("A snooze needs a reason.", errors=[field_error("reason", "required")])
+    if until <= now:
+        raise InvalidInput("A snooze must end in the future.", errors=[field_error("until", "in the past")])
+    if (until - now).days > MAX_SNOOZE_DAYS:
+        raise InvalidInput(
+            f"A snooze may last at most {MAX_SNOOZE_DAYS} days.",
+            errors=[field_error("until", f"more than {MAX_SNOOZE_DAYS} days away")],
+        )
+    issues.lock(session, [issue_id])
+    issue = issues.get(session, issue_id)
+    session.refresh(issue)
+    _active(issue, "snooze")
+    state_of(session, journey, issue, now)
+    session.add(
+        LoopAction(
+            issue_id=issue_id, kind="snooze", at=now, until=until, reason=reason.strip(), actor=actor.name
+        )
+    )
+    issues.record_event(
+        session, issue_id, "snoozed", actor, reason=reason.strip(), after={"until": until.isoformat()}, at=now
+    )
+    return issue
+
+
+def actions(session: Session, issue_ids: Iterable[int]) -> dict[int, list[LoopAction]]:
+    ids = sorted(set(issue_ids))
+    out: dict[int, list[LoopAction]] = defaultdict(list)
+    if ids:
+        stmt = select(LoopAction).where(col(LoopAction.issue_id).in_(ids)).order_by(col(LoopAction.at))
+        for a in session.execute(stmt).scalars():
+            out[a.issue_id].append(a)
+    return out
+
+
+# --- shipping, verification, reopening, confirming -----------------------------------------------
+
+
+def on_transition(
+    session: Session, issue: ExperienceIssue, before: str, to: str, reason: str | None, actor: issues.Actor
+) -> None:
+    """Transition hook: a shipped fix starts its verification window now (whatever the entry point)."""
+    if to == "fix_shipped" and issue.id is not None:
+        mark_shipped(session, issue.id, utcnow())
+
+
+def mark_shipped(session: Session, issue_id: int, at: datetime) -> None:
+    state = session.get(IssueAccountability, issue_id)
+    if state is None:
+        return  # reassess creates it; the verification check then takes shipped_at from the event
+    state.shipped_at = at
+    state.verification_outcome = None
+    state.verification_reason = None
+    state.verified_at = None
+    state.confirm_requested_at = None
+    state.updated_at = at
+    session.add(state)
+
+
+def move(
+    session: Session, issue_id: int, to: str, reason: str | None, actor: issues.Actor, now: datetime
+) -> ExperienceIssue:
+    """`issues.service.transition` with this domain's clock (the hook above uses the wall clock)."""
+    issue = issues.transition(session, issue_id, to, reason, actor)
+    if to == "fix_shipped":
+        session.flush()
+        mark_shipped(session, issue_id, now)
+    return issue
+
+
+def evidence(
+    session: Session, journey: Journey, issue: ExperienceIssue, state: IssueAccountability, now: datetime
+) -> Verification:
+    """The verification of the issue's current fix, from its items and its moment's scores."""
+    assert issue.id is not None and state.shipped_at is not None
+    policy: AccountabilityPolicy = journey.accountability
+    shipped = state.shipped_at
+    window = policy.verification_window.get(_priority(state.priority))
+    span = max(timedelta(0), min(now, shipped + window) - shipped)
+    since = shipped - span
+    c = ITEMS.c
+    rows = session.execute(
+        select(c.id, c.received_at).where(
+            c.issue_id == issue.id, c.received_at >= since, c.received_at < now, c.staff.is_(False)
+        )
+    )
+    items = [IssueItem(id=r.id, received_at=r.received_at) for r in rows]
+    moment_scores: list[MomentScore] = []
+    if issue.moment is not None:
+        scored = session.execute(
+            select(c.received_at, c.score, c.scale).where(
+                c.stage == issue.stage,
+                c.moment == issue.moment,
+                c.score.is_not(None),
+                c.received_at >= since,
+                c.received_at < now,
+                c.staff.is_(False),
+            )
+        )
+        moment_scores = [MomentScore(received_at=r.received_at, score=r.score, scale=r.scale) for r in scored]
+    return verify(
+        shipped_at=shipped,
+        priority=_priority(state.priority),
+        items=items,
+        moment_scores=moment_scores,
+        now=now,
+        policy=policy,
+    )
+
+
+def check_verification(
+    session: Session, journey: Journey, issue: ExperienceIssue, now: datetime
+) -> Verification | None:
+    """For a `fix_shipped` issue: reopen on regression (the new items are the evidence), and when the
+    window ended with the evidence holding, ask the owner once to confirm. Returns the verification."""
+    from app.loop import notify  # the emails; imported here to keep this module's imports one-way
+
+    assert issue.id is not None
+    if issue.status != "fix_shipped":
+        return None
+    state = state_of(session, journey, issue, now)
+    if state.shipped_at is None:
+        state.shipped_at = _shipped_event_at(session, issue.id) or now
+    result = evidence(session, journey, issue, state, now)
+    state.verification_outcome = result.outcome
+    state.verification_reason = "; ".join(result.reasons)[:2000]
+    state.verified_at = now
+    state.updated_at = now
+    session.add(state)
+    system = issues.Actor(issues.SYSTEM)
+    if result.outcome == "regressed":
+        ids = result.new_item_ids[:MAX_EVIDENCE_IDS]
+        reason = f"the fix did not hold: {'; '.join(result.reasons)} (items {', '.join(map(str, ids))})"
+        issues.record_event(
+            session,
+            issue.id,
+            "verification",
+            system,
+            reason=reason,
+            after={"outcome": "regressed", "new_item_ids": ids, "reasons": result.reasons},
+            at=now,
+        )
+        move(session, issue.id, "reopened", reason[:2000], system, now)
+        state.shipped_at = None
+        session.add(state)
+    elif result.outcome == "holding" and result.window_ended and state.confirm_requested_at is None:
+        state.confirm_requested_at = now
+        issues.record_event(
+            session,
+            issue.id,
+            "confirmation_requested",
+            system,
+            reason="; ".join(result.reasons),
+            after={"outcome": "holding"},
+            at=now,
+        )
+        notify.confirm_request(session, journey, issue, result, now)
+    return result
+
+
+def _shipped_event_at(session: Session, issue_id: int) -> datetime | None:
+    from app.issues.models import IssueEvent
+
+    stmt = (
+        select(col(IssueEvent.at))
+        .where(col(IssueEvent.issue_id) == issue_id, col(IssueEvent.kind) == "transition")
+        .order_by(col(IssueEvent.id).desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def confirm(
+    session: Session,
+    journey: Journey,
+    issue_id: int,
+    reason: str | None,
+    actor: issues.Actor,
+    now: datetime,
+) -> ExperienceIssue:
+    """The owner confirms a shipped fix: when its window ended with the evidence holding, or earlier with
+    a reason (recorded). Evidence that the fix regressed always refuses. Customers are then told."""
+    from app.loop import customers
+
+    issues.lock(session, [issue_id])
+    issue = issues.get(session, issue_id)
+    session.refresh(issue)
+    if issue.status != "fix_shipped":
+        raise Conflict(
+            f"Only a shipped fix can be confirmed; this issue is '{issue.status}'.",
+            errors=[field_error("status", "must be fix_shipped")],
+            current=issue.status,
+        )
+    state = state_of(session, journey, issue, now)
+    if state.shipped_at is None:
+        state.shipped_at = _shipped_event_at(session, issue_id) or now
+    result = evidence(session, journey, issue, state, now)
+    why = (reason or "").strip()
+    if result.outcome == "regressed":
+        raise Conflict(
+            "The evidence says the fix did not hold; it cannot be confirmed.",
+            errors=[field_error("evidence", r) for r in result.reasons],
+        )
+    early = not (result.window_ended and result.outcome == "holding")
+    if early and not why:
+        detail = (
+            f"the verification window ends {result.window_end.isoformat()}"
+            if not result.window_ended
+            else "the window ended without enough evidence"
+        )
+        raise Conflict(
+            f"Confirming now needs a reason: {detail}.",
+            errors=[field_error("reason", "required to confirm before the evidence holds")],
+        )
+    evidence_text = "; ".join(result.reasons)
+    recorded = f"{why} (confirmed early; evidence: {evidence_text})" if early else (why or evidence_text)
+    state.verification_outcome = result.outcome
+    state.verification_reason = evidence_text[:2000]
+    state.verified_at = now
+    session.add(state)
+    issues.record_event(
+        session,
+        issue_id,
+        "confirmation",
+        actor,
+        reason=recorded,
+        after={"early": early, "outcome": result.outcome, "reasons": result.reasons},
+        at=now,
+    )
+    move(session, issue_id, "confirmed", recorded[:2000], actor, now)
+    customers.notify(session, journey, issue, now)
+    return issue
+
+
+def register() -> None:
+    hooks: list[Any] | None = getattr(issues, "TRANSITION_HOOKS", None)
+    if hooks is not None and on_transition not in hooks:
+        hooks.append(on_transition)
+
+
+register()

@@ -1,0 +1,121 @@
+"""A real SMTP server on loopback (aiosmtpd) and helpers to drive the loop with a test clock."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import Session as SmtpSession
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+import app.loop.handlers  # registers the email handler
+import app.loop.jobs  # noqa: F401  (registers the loop's jobs)
+from app.core.settings import Settings
+from app.journey import service as journeys
+from app.outbox.worker import run_once
+from app.scheduler.registry import JOBS, SchedulerConfig
+from app.scheduler.runner import run_tick
+from tests.support.api import example_journey, settings_for
+
+# Short, test-sized policy: p4 due 4 days after opening; a reminder a day before, at due, then daily.
+POLICY: dict[str, Any] = {
+    "sla": {"p1": "1d", "p2": "2d", "p3": "3d", "p4": "4d"},
+    "verification_window": {"p1": "2d", "p2": "2d", "p3": "2d", "p4": "2d"},
+    "reminders": {
+        p: {"before_due": ["12h"], "at_due": True, "overdue_every": "1d"} for p in ("p1", "p2", "p3", "p4")
+    },
+    "escalation": {"after": 2},
+    "quiet_hours": None,
+    "impact": {"thresholds": {"p1": 1000, "p2": 500, "p3": 200}},
+    "verification": {"min_baseline_items": 3, "min_recurrence_items": 2, "max_rate_ratio": 0.5},
+}
+
+
+@dataclass
+class Mailbox:
+    received: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: SmtpSession, envelope: Envelope) -> str:
+        content = envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode()
+        msg = email.message_from_bytes(raw, policy=default)
+        assert isinstance(msg, EmailMessage)
+        self.received.append(msg)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received if address in str(m["To"])]
+
+    def keys(self) -> list[str]:
+        return [str(m["X-Seam-Key"]) for m in self.received]
+
+
+@dataclass
+class Smtp:
+    mailbox: Mailbox
+    port: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[Smtp]:
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield Smtp(mailbox=mailbox, port=port)
+    finally:
+        controller.stop()
+
+
+def loop_settings(engine: Engine, smtp: Smtp) -> Settings:
+    return settings_for(
+        engine,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_starttls="off",
+        mail_from="seam@boxwise.example",
+    )
+
+
+def apply_journey(engine: Engine, **changes: Any) -> None:
+    data = example_journey()
+    data["accountability"] = POLICY
+    data.update(changes)
+    with Session(engine) as session:
+        journeys.apply(session, data, actor="test")
+        session.commit()
+    # The parsed journey is cached by (database, version), and each test empties the database, so version 1
+    # of an earlier test (another policy) would be served again.
+    journeys._parsed.clear()
+
+
+def tick(engine: Engine, job: str, now: datetime, holder: str = "test") -> bool:
+    return run_tick(engine, JOBS[job], SchedulerConfig(), holder=holder, now=now)
+
+
+def deliver(engine: Engine, settings: Settings, now: datetime) -> int:
+    """Run the outbox until it is empty at `now`."""
+    total = 0
+    while True:
+        n = asyncio.run(run_once(engine, settings, "test-worker", clock=lambda: now, limit=50))
+        total += n
+        if n == 0:
+            return total
