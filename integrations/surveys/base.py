@@ -137,7 +137,13 @@ def parsed_path(text: str) -> Path:
 def _check_paths(value: Any, where: str) -> PathList | None:
     if value is None:
         return None
-    items = (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        items: tuple[Any, ...] = (value,)
+    elif isinstance(value, list | tuple):
+        items = tuple(value)
+    else:
+        # tuple(5) would raise TypeError, which pydantic does not turn into a validation error.
+        raise ValueError(f"{where}: expected a path or a list of paths")
     if not items:
         raise ValueError(f"{where}: give at least one path")
     for text in items:

@@ -255,3 +255,9 @@ def test_feedback_draft_refuses_inconsistent_scores_and_naive_times(fields: dict
     }
     with pytest.raises(ValidationError):
         FeedbackDraft(**{**base, **fields})
+
+
+def test_a_path_that_is_not_text_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError) as info:
+        FieldMapping.model_validate({"text": 5})
+    assert "text: expected a path or a list of paths" in str(info.value)
