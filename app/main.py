@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from app.core import problems
+from app.core import logsafety, problems
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
 from app.core.settings import Settings, get_settings
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="0.1.0",
         description="Turns customer feedback into confirmed fixes, stage by stage of the customer journey.",
     )
+    logsafety.install()
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     problems.install(app)
