@@ -113,15 +113,22 @@ class GroupingIndex:
         return informative_terms(text, bigrams=self.settings.bigrams)
 
     # -- placing ---------------------------------------------------------------------------
-    def place(self, text: str, stage: str, fingerprint: str | None = None) -> Placement:
-        """The open issue this item should join, or ``issue_id=None`` to open a new one."""
+    def place(
+        self, text: str, stage: str, fingerprint: str | None = None, *, vector: np.ndarray | None = None
+    ) -> Placement:
+        """The open issue this item should join, or ``issue_id=None`` to open a new one.
+
+        ``vector``: the item's embedding if the caller already has it; pass the same one to
+        ``add_item`` so the encoder runs once per item.
+        """
         if fingerprint is not None:
             owner = self._fingerprints.get((stage, fingerprint))
             if owner is not None:
                 self.last_cost = PlacementCost(0, 0)
                 return Placement(owner, 1.0, "fingerprint", [])
         terms = self._terms(text)
-        vector = self._embed(text)
+        if vector is None:
+            vector = self._embed(text)
         candidates = self._candidates(terms, stage)
         weights = {t: self._idf(t) for t in terms}
         best_id, best_score = None, 0.0
