@@ -40,6 +40,7 @@ def test_open_contributions_and_quiet_hours(engine: Engine, smtp: Smtp) -> None:
         )
         session.add(integration)
         session.flush()
+        assert integration.id is not None
         for team, state in (("it", "in_progress"), ("billing", "done")):
             session.add(
                 Contribution(
