@@ -136,6 +136,7 @@ def worker(
     import app.sync.handlers  # noqa: F401  (registers the sync outbox handlers)
     from app.loop import handlers as _loop_handlers  # noqa: F401  (registers the email handler)
     from app.outbox.worker import run_forever
+    from app.routing import handlers as _routing_handlers  # noqa: F401  (registers the retrain handler)
     from app.sources import processing as _sources_processing  # noqa: F401  (registers its handler)
 
     settings = get_settings()
@@ -160,6 +161,7 @@ def demo(
     from app.feedback import service as feedback
     from app.issues.service import Actor
     from app.journey import service as journeys
+    from app.routing import service as routing
 
     engine = _engine()
     upgrade(engine)
@@ -168,6 +170,7 @@ def demo(
         current = journeys.current_row(session)
         if current is None or current.source_text != text:
             journeys.apply(session, journeys.parse_text(text), actor="demo", source_text=text)
+        routing.train_if_missing(session, journeys.current(session), actor="demo")
         good, _ = feedback.validate_raw(demo_items())
         results = feedback.ingest(session, journeys.current(session), good, Actor("demo"))
         _, token = create_key(session, "demo", ["admin"])

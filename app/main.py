@@ -22,6 +22,8 @@ from app.loop.router import public as loop_public_router
 from app.loop.router import router as loop_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
+from app.routing import handlers as routing_handlers  # noqa: F401  (registers the retrain handler)
+from app.routing.router import router as routing_router
 from app.sources import processing as _sources_processing  # noqa: F401  (registers its outbox handler)
 from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(feedback_router)
     app.include_router(issues_router)
     app.include_router(outbox_router)
+    app.include_router(routing_router)
     app.include_router(loop_router)
     app.include_router(loop_public_router)
     app.include_router(sync_router)

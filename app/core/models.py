@@ -9,6 +9,7 @@ from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueT
 from app.journey.models import JourneyVersion
 from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent
 from app.outbox.models import OutboxMessage
+from app.routing.models import RoutingConfirmation, RoutingModel
 from app.scheduler.models import JobTick
 from app.sources.models import Source
 from app.sync.models import Contribution, Integration
@@ -33,6 +34,8 @@ __all__ = [
     "LoopAction",
     "OutboxMessage",
     "ReminderSent",
+    "RoutingConfirmation",
+    "RoutingModel",
     "Source",
     "metadata",
 ]

@@ -27,6 +27,7 @@ from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn, IngestResult
 from app.issues import service as issues
 from app.journey.schemas import Journey
+from app.routing import service as routing
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 _LOOKUP_CHUNK = 1000
@@ -38,6 +39,7 @@ class _Row:
     index: int
     values: dict[str, Any]
     decision: placement.Decision | None
+    why: dict[str, Any]
 
 
 def facts(item: FeedbackIn | FeedbackItem) -> placement.ItemFacts:
@@ -108,6 +110,8 @@ def ingest(
     results: dict[int, IngestResult] = {}
     rows: list[_Row] = []
     seen: dict[tuple[str, str], int] = {}
+    texts = journey is not None and any(item.text for _, item in items)
+    model = routing.current_model(session) if texts else None
     for index, item in items:
         external_id = item.external_id or f"seam-{uuid.uuid4()}"
         key = (item.source, external_id)
@@ -115,11 +119,12 @@ def ingest(
             results[index] = IngestResult(index=index, status="duplicate")
             continue
         seen[key] = index
-        decision = placement.decide(facts(item), journey) if journey is not None else None
+        decision, why = placement.route(facts(item), journey, model) if journey is not None else (None, {})
         rows.append(
             _Row(
                 index=index,
                 decision=decision,
+                why=why,
                 values={
                     "source": item.source,
                     "external_id": external_id,
@@ -132,10 +137,6 @@ def ingest(
                     "occurred_at": item.occurred_at or now,
                     "received_at": now,
                     "extra": item.metadata,
-                    "state": "placed" if decision else "triage",
-                    "stage": decision.stage if decision else None,
-                    "moment": decision.moment if decision else None,
-                    "placement": _placement_json(decision),
                     "created_by_key_id": actor.key_id,
                     "staff": item.source == STAFF_SOURCE,
                 },
@@ -144,6 +145,15 @@ def ingest(
 
     existing = _lookup(session, [(r.values["source"], r.values["external_id"]) for r in rows])
     fresh = [r for r in rows if (r.values["source"], r.values["external_id"]) not in existing]
+    grouper = _group(session, journey, fresh) if journey is not None and fresh else None
+    for r in fresh:
+        final = r.decision
+        r.values.update(
+            state="placed" if final else "triage",
+            stage=final.stage if final else None,
+            moment=final.moment if final else None,
+            placement=_placement_json(final, r.why),
+        )
 
     # Phase 1: find or open issues, in a fixed order so concurrent batches queue rather than deadlock.
     issue_ids: dict[tuple[str, str], int] = {}
@@ -180,6 +190,8 @@ def ingest(
         if lost:  # a concurrent request stored these first: report theirs
             existing.update(_lookup(session, lost))
 
+    if grouper is not None:
+        grouper.stored(list(inserted.values()))
     deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
     for r in fresh:
         key = (r.values["source"], r.values["external_id"])
@@ -197,6 +209,15 @@ def ingest(
                 v["scale"],
                 None if staff else v["customer_ref"],
             )
+            trigger = v["placement"].get("grouping", {})
+            if trigger.get("method") == "trigger" and trigger.get("fired"):
+                issues.record_event(
+                    session,
+                    v["issue_id"],
+                    "trigger_fired",
+                    actor,
+                    after={"item_id": item_id, "customer_ref": v["customer_ref"], **trigger},
+                )
         results[r.index] = IngestResult(
             index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
         )
@@ -223,9 +244,36 @@ def ingest(
     return [results[i] for i in sorted(results)]
 
 
-def _placement_json(d: placement.Decision | None) -> dict[str, Any]:
+def _group(session: Session, journey: Journey, fresh: list[_Row]) -> routing.Grouper:
+    """Moment triggers first (a customer's third contact joins that moment's issue), then grouping."""
+    candidates = [
+        routing.TriggerCandidate(
+            r.index,
+            r.decision,
+            None
+            if r.values.get("staff")
+            else r.values["customer_ref"],  # staff checks are no customer's contacts
+            r.values["source"],
+            r.values["occurred_at"],
+        )
+        for r in fresh
+    ]
+    triggered = routing.apply_triggers(session, journey, candidates)
+    with routing.grouping(session, journey) as grouper:
+        for r in fresh:
+            if r.index in triggered:
+                r.decision = triggered[r.index]
+            elif r.decision is not None:
+                r.decision = grouper.group(r.decision, r.values["text"])
+    return grouper
+
+
+def _placement_json(d: placement.Decision | None, why: dict[str, Any] | None = None) -> dict[str, Any]:
     if d is None:
-        return {"method": "none", "reason": "no touchpoint, rule or model placed it; waiting in triage"}
+        return {
+            "method": "none",
+            **(why or {"reason": "no touchpoint, rule or model placed it; waiting in triage"}),
+        }
     return {"method": d.method, "fingerprint": d.fingerprint, **d.detail}
 
 
@@ -244,8 +292,13 @@ def triage(
     moment: str | None,
     reason: str | None,
     actor: issues.Actor,
+    *,
+    method: str = "triage",
 ) -> FeedbackItem:
-    """A person places an item. Placed items may be re-placed: a correction moves it between issues."""
+    """A person places an item. Placed items may be re-placed: a correction moves it between issues.
+
+    Inside the chosen stage the item joins the most similar open issue (or opens one), and the choice is
+    kept as training data for the learned router."""
     st = journey.stage(stage)
     if st is None:
         raise InvalidInput(
@@ -261,7 +314,9 @@ def triage(
         )
     item = get(session, item_id)
     old_issue = item.issue_id
-    decision = placement.decide_manually(facts(item), stage, moment, actor=actor.name)
+    decision = placement.decide_manually(facts(item), stage, moment, actor=actor.name, method=method)
+    with routing.grouping(session, journey) as grouper:
+        decision = grouper.group(decision, item.text)
     new_issue = issues.resolve_issue(session, journey, decision, actor)
     if old_issue == new_issue:
         raise Conflict(
@@ -273,9 +328,20 @@ def triage(
     item.stage = stage
     item.moment = moment
     item.issue_id = new_issue
-    item.placement = {**_placement_json(decision), "reason": reason, "previous_issue_id": old_issue}
+    previous = {
+        k: item.placement.get(k)
+        for k in ("method", "rule", "model_version", "confidence")
+        if k in item.placement
+    }
+    item.placement = {
+        **_placement_json(decision),
+        "reason": reason,
+        "previous_issue_id": old_issue,
+        "previous": previous,
+    }
     session.add(item)
     session.flush()
+    routing.record_confirmation(session, journey, item, method=method, actor=actor.name)
     for issue_id in (old_issue, new_issue):
         if issue_id is not None:
             issues.recompute(session, issue_id)

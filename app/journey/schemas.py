@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_serializer, field_validator
 
 from app.core.types_api import ApiModel
 from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy
+from app.routing.grouping import GroupingSettings
+from app.routing.rules import Rule
+from app.routing.triggers import TriggerSpec, parse_duration
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -54,11 +57,40 @@ class Team(_Strict):
     zendesk: ZendeskTarget | None = None
 
 
+Examples = list[str]
+
+
+class Trigger(_Strict):
+    """A per-customer windowed trigger: ``count`` matching items ``within`` a window (e.g. 3 in 30d)."""
+
+    count: int = Field(ge=1, le=1000)
+    within: str
+    where: dict[str, str | list[str]] = Field(default_factory=dict)
+
+    @field_validator("within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _fields(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        TriggerSpec(count=1, within="1d", where=value)  # the engine's own checks
+        return value
+
+    def spec(self) -> TriggerSpec:
+        return TriggerSpec(count=self.count, within=parse_duration(self.within), where=self.where)
+
+
 class Moment(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
     weight: float = Field(default=1.0, gt=0, le=10)
+    examples: Examples = Field(default_factory=list, max_length=500)
+    trigger: Trigger | None = None
 
 
 class Stage(_Strict):
@@ -69,6 +101,8 @@ class Stage(_Strict):
     sponsor: str | None = None
     teams: list[str] = Field(default_factory=list)
     moments: list[Moment] = Field(default_factory=list)
+    # Texts customers write about this stage: training data for the learned router.
+    examples: Examples = Field(default_factory=list, max_length=500)
 
 
 class Touchpoint(_Strict):
@@ -82,6 +116,19 @@ class Persona(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     weight: float = Field(default=1.0, gt=0, le=10)
+
+
+class RoutingSettings(_Strict):
+    """How items are routed and grouped; a change applies to new items only."""
+
+    # The learned model places an item only at or above this confidence; below, it waits in triage.
+    confidence_threshold: float = Field(default=0.6, ge=0, le=1)
+    # Retrain in the background once this many new confirmations (triage, corrections) arrived.
+    retrain_after: int = Field(default=20, ge=1)
+    grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    # Items placed by their touchpoint: one issue per touchpoint ("touchpoint"), or grouped by their text
+    # within the stage and moment like every other item ("similarity").
+    touchpoint_grouping: Literal["touchpoint", "similarity"] = "touchpoint"
 
 
 class Journey(_Strict):
@@ -99,6 +146,10 @@ class Journey(_Strict):
     def _policy_out(self, value: AccountabilityPolicy) -> dict[str, Any]:
         # Whole, nulls included: `quiet_hours: null` disables quiet hours and must survive exclude_none.
         return value.model_dump(mode="json")
+
+    # Ordered: the first rule whose conditions all hold places the item.
+    rules: list[Rule] = Field(default_factory=list)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     # Lookups used on every placement; built once per (immutable) journey.
     def stage(self, key: str) -> Stage | None:
@@ -166,7 +217,30 @@ def reference_errors(j: Journey) -> list[tuple[str, str]]:
             errs.append((f"touchpoints[{ti}].stage", f"unknown stage '{tp.stage}'"))
         elif tp.moment is not None and tp.moment not in moments[tp.stage]:
             errs.append((f"touchpoints[{ti}].moment", f"unknown moment '{tp.moment}' in stage '{tp.stage}'"))
+    errs += _dupes("rules", [r.id for r in j.rules], "rule")
+    for ri, rule in enumerate(j.rules):
+        errs += _place_errors(f"rules[{ri}]", rule.stage, rule.moment, moments)
+    for si, stage in enumerate(j.stages):
+        for mi, moment in enumerate(stage.moments):
+            if moment.trigger is None:
+                continue
+            allowed = moment.trigger.where.get("stage")
+            for name in [allowed] if isinstance(allowed, str) else allowed or []:
+                if name not in moments:
+                    errs.append(
+                        (f"stages[{si}].moments[{mi}].trigger.where.stage", f"unknown stage '{name}'")
+                    )
     return errs
+
+
+def _place_errors(
+    path: str, stage: str, moment: str | None, moments: dict[str, set[str]]
+) -> list[tuple[str, str]]:
+    if stage not in moments:
+        return [(f"{path}.stage", f"unknown stage '{stage}'")]
+    if moment is not None and moment not in moments[stage]:
+        return [(f"{path}.moment", f"unknown moment '{moment}' in stage '{stage}'")]
+    return []
 
 
 class JourneyOut(BaseModel):
