@@ -1,6 +1,6 @@
 """Outbox delivery throughput and idle latency, real `seam worker` processes on PostgreSQL.
 
-    python bench/sync.py [--workers 1,2,4] [--seconds 8] [--latency-ms 50] [--idle-samples 15]
+    python bench/sync.py [--workers 1,2,4] [--seconds 8] [--latency-ms 50] [--idle-samples 30]
 
 A Jira stand-in (loopback, every request validated against Jira's OpenAPI document) answers each
 request after --latency-ms. The measured message kind is `sync.comment`, the real handler: read the
@@ -209,7 +209,8 @@ def idle_latency(
     try:
         rng = random.Random(7)
         for i in range(samples):
-            time.sleep(rng.uniform(poll, poll * 2 + 0.2))  # arrive at a random phase of the poll loop
+            # The worker polls at completion + k x poll: land uniformly inside one of its sleeps.
+            time.sleep(poll + rng.uniform(0, poll))
             keys = enqueue(engine, contribution_id, 1, f"idle{poll}:{i}")
             committed = datetime.now(UTC)
             done = wait_done(engine, keys, timeout=30)
@@ -233,7 +234,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--seconds", type=float, default=8.0, help="target length of each throughput run")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--idle-samples", type=int, default=15)
+    parser.add_argument("--idle-samples", type=int, default=30)
     parser.add_argument("--polls", default="0.5,0.1", help="worker --poll values for the idle latency runs")
     args = parser.parse_args()
     vendor_s = args.latency_ms / 1000
