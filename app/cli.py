@@ -133,7 +133,7 @@ def worker(
     import signal
     import threading
 
-    import app.sync.handlers  # noqa: F401  (registers the sync outbox handlers)  # noqa: F401  (registers the sync outbox handlers)
+    import app.sync.handlers  # noqa: F401  (registers the sync outbox handlers)
     from app.loop import handlers as _loop_handlers  # noqa: F401  (registers the email handler)
     from app.outbox.worker import run_forever
     from app.routing import handlers as _routing_handlers  # noqa: F401  (registers the retrain handler)

@@ -77,8 +77,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(feedback_router)
     app.include_router(issues_router)
     app.include_router(outbox_router)
-    app.include_router(sync_router)
-    app.include_router(sync_webhooks_router)
     app.include_router(routing_router)
     app.include_router(loop_router)
     app.include_router(loop_public_router)
