@@ -5,6 +5,10 @@ stage's template (`templates/notice_<stage>.*.j2`, else `notice.*.j2`) and carri
 "did this fix it for you?" link; the answer comes back through the one ingest path as feedback at the
 issue's moment (CSAT 5 for yes, 1 for no).
 
+Feedback that came from a Zendesk ticket (source `zendesk`, external id `ticket:N` or `csat:N`) is answered
+on the ticket instead, as a public comment through the enabled Zendesk integration (app.sync's), when
+there is one; otherwise the customer is emailed if they can be.
+
 A customer is contactable when their item's metadata holds an `email` (or the customer reference is an
 email address) and does not say `contact: false`. Staff feedback is never answered this way.
 """
@@ -31,10 +35,13 @@ from app.issues.models import ExperienceIssue
 from app.journey.schemas import Journey
 from app.loop import mail
 from app.loop.models import CustomerNotice
+from app.outbox import service as outbox
 
 NOTICES = CustomerNotice.__table__  # type: ignore[attr-defined]
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 FOLLOWUP_SOURCE = "seam-followup"
+ZENDESK_KIND = "loop.zendesk_comment"
+_TICKET = re.compile(r"^(?:ticket|csat):(\d{1,20})$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -65,34 +72,59 @@ def contact_of(customer_ref: str, extra: dict[str, Any]) -> str | None:
     return None
 
 
-def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: datetime) -> int:
-    """Queue one notice per contactable customer of the confirmed issue. Returns how many are new."""
-    assert issue.id is not None
+def _zendesk_integration(session: Session) -> int | None:
+    try:
+        from app.sync.models import Integration
+    except ImportError:  # pragma: no cover - sync not installed
+        return None
+    c = Integration.__table__.c  # type: ignore[attr-defined]
+    stmt = select(c.id).where(c.vendor == "zendesk", c.enabled.is_(True)).order_by(c.id).limit(1)
+    found = session.execute(stmt).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def _channels(session: Session, issue_id: int) -> dict[str, tuple[str, str]]:
+    """customer -> (channel, address): their Zendesk ticket when they wrote from one and a Zendesk
+    integration is enabled, else their email; customers with neither (or who said no) are left out."""
     c = ITEMS.c
     rows = session.execute(
-        select(c.customer_ref, c.extra)
-        .where(c.issue_id == issue.id, c.customer_ref.is_not(None), c.staff.is_(False))
+        select(c.customer_ref, c.source, c.external_id, c.extra)
+        .where(c.issue_id == issue_id, c.customer_ref.is_not(None), c.staff.is_(False))
         .order_by(c.id)
     )
-    contacts: dict[str, str] = {}
-    addresses: set[str] = set()
-    for customer_ref, extra in rows:
-        if customer_ref in contacts:
+    zendesk = _zendesk_integration(session)
+    out: dict[str, tuple[str, str]] = {}
+    seen: set[str] = set()
+    for customer_ref, source, external_id, extra in rows:
+        if customer_ref in out:
             continue
-        address = contact_of(customer_ref, extra or {})
-        if address is None or address.lower() in addresses:
+        ticket = _TICKET.match(external_id or "") if source == "zendesk" else None
+        if ticket and zendesk is not None and (extra or {}).get("contact") is not False:
+            channel = ("zendesk", ticket.group(1))
+        else:
+            address = contact_of(customer_ref, extra or {})
+            if address is None:
+                continue
+            channel = ("email", address)
+        if channel[1].lower() in seen:
             continue
-        contacts[customer_ref] = address
-        addresses.add(address.lower())
+        out[customer_ref] = channel
+        seen.add(channel[1].lower())
+    return out
+
+
+def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: datetime) -> int:
+    """Queue one notice per reachable customer of the confirmed issue. Returns how many are new."""
+    assert issue.id is not None
     stage = journey.stage(issue.stage)
     moment = journey.moment(issue.stage, issue.moment) if issue.moment else None
     base = get_settings().public_url.rstrip("/")
     sent = 0
-    for customer_ref, address in contacts.items():
+    for customer_ref, (channel, address) in _channels(session, issue.id).items():
         stmt = (
             insert_ignore(session, NOTICES, ["customer_ref", "issue_id"])
             .values(
-                customer_ref=customer_ref, issue_id=issue.id, channel="email", address=address, sent_at=now
+                customer_ref=customer_ref, issue_id=issue.id, channel=channel, address=address, sent_at=now
             )
             .returning(NOTICES.c.id)
         )
@@ -111,7 +143,15 @@ def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: date
             },
             fallback="notice",
         )
-        mail.queue(session, f"notice:{notice_id}", to_email=address, to_name="", rendered=rendered)
+        if channel == "zendesk":
+            payload = {
+                "integration_id": _zendesk_integration(session),
+                "ticket_id": address,
+                "body": rendered.text,
+            }
+            outbox.enqueue(session, ZENDESK_KIND, f"notice:{notice_id}", payload)
+        else:
+            mail.queue(session, f"notice:{notice_id}", to_email=address, to_name="", rendered=rendered)
         sent += 1
     if sent:
         issues.record_event(

@@ -1,4 +1,5 @@
-"""Outbox handler for `email`: the rendered parts become a MIME message sent over SMTP.
+"""Outbox handlers: `email` (the rendered parts become a MIME message sent over SMTP) and
+`loop.zendesk_comment` (a customer notice as a public comment on their Zendesk ticket).
 
 The SMTP relay comes from settings (SEAM_SMTP_*, SEAM_MAIL_FROM). The outbox row's dedupe key becomes the
 message's `X-Seam-Key`, so a duplicate after a crash between send and completion can be recognised."""
@@ -6,14 +7,16 @@ message's `X-Seam-Key`, so a duplicate after a crash between send and completion
 from __future__ import annotations
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from app.core.settings import Settings
 from app.digests.mime import HeaderInjectionError, address, build_message
 from app.digests.render import Rendered
+from app.loop.customers import ZENDESK_KIND
 from app.loop.mail import EMAIL_KIND
 from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage
-from integrations.base import PermanentError
+from integrations.base import PermanentError, TicketRef
 from integrations.smtp import SmtpConfig, SmtpSender
 
 
@@ -30,6 +33,24 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         )
     except ValidationError as exc:
         raise PermanentError(f"SMTP settings are invalid: {exc.errors()[0]['msg']}") from None
+
+
+@handles(ZENDESK_KIND)
+async def zendesk_comment(ctx: JobContext, message: OutboxMessage) -> None:
+    """A customer notice as a public comment on the Zendesk ticket the customer wrote from."""
+    from app.sync.handlers import tracker_for
+    from app.sync.models import Integration
+
+    p = message.payload
+    with Session(ctx.engine) as session:
+        integration = session.get(Integration, p["integration_id"]) if p.get("integration_id") else None
+    if integration is None or integration.vendor != "zendesk":
+        raise PermanentError("the Zendesk integration for this notice is gone")
+    ticket = str(p["ticket_id"])
+    async with tracker_for(ctx, integration) as tracker:
+        await tracker.comment(
+            TicketRef(vendor="zendesk", id=ticket, key=ticket, url=""), p["body"], public=True
+        )
 
 
 @handles(EMAIL_KIND)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.auth.deps import require
@@ -24,7 +24,7 @@ from app.issues import service as issues
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
-from app.loop import customers
+from app.loop import customers, queries
 from app.loop import service as loop
 from app.loop.jobs import scheduler_config
 
@@ -39,6 +39,31 @@ class SnoozeIn(ApiModel):
 
 class ConfirmIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class AccountabilityOut(BaseModel):
+    issue_id: int
+    status: str
+    priority: str | None
+    impact_score: float | None
+    due_at: datetime | None
+    overdue: bool
+    acknowledged_at: datetime | None
+    snoozed_until: datetime | None
+    snooze_reason: str | None
+    reminders_sent: int
+    shipped_at: datetime | None
+    verification_outcome: str | None
+    verification_reason: str | None
+    confirm_requested_at: datetime | None
+
+
+@router.get("/issues/{issue_id}/accountability", response_model=AccountabilityOut)
+def accountability(
+    issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
+) -> Any:
+    """Priority, due date, acknowledgement, snooze, reminders sent and the shipped fix's evidence."""
+    return queries.accountability(session, issue_id, utcnow())
 
 
 @router.post("/issues/{issue_id}/acknowledge", response_model=IssueDetail)

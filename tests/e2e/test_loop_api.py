@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.support.api import auth, make_key
+from tests.e2e.test_cli import seam
+from tests.support.api import EXAMPLE_JOURNEY, auth, make_key
 
 
 def _issue(client: TestClient, key: str) -> int:
@@ -56,6 +58,10 @@ def test_acknowledge_snooze_confirm(journey_client: TestClient, admin_key: str, 
         headers=h,
     )
     assert ok.status_code == 200, ok.text
+    state = client.get(f"/api/v1/issues/{issue_id}/accountability", headers=auth(reader))
+    assert state.status_code == 200, state.text
+    assert state.json()["snooze_reason"] == "vendor fix lands Friday"
+    assert state.json()["acknowledged_at"] is not None and state.json()["reminders_sent"] == 0
     kinds = [e["kind"] for e in _events(client, admin_key, issue_id)]
     assert "acknowledged" in kinds and "snoozed" in kinds
 
@@ -98,3 +104,27 @@ def test_digest_preview(journey_client: TestClient, admin_key: str) -> None:
     assert lead.status_code == 200 and "Boxwise subscription journey" in lead.text
     nobody = client.get("/api/v1/digests/preview", params={"to": "nobody@example.org"}, headers=h)
     assert nobody.status_code == 404
+
+
+def test_cli_digest_preview_and_scheduler_help(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    seam(db, "db", "upgrade")
+    seam(db, "journey", "apply", str(EXAMPLE_JOURNEY))
+    out = tmp_path / "digest.html"
+    proc = seam(
+        db,
+        "digest",
+        "preview",
+        "--to",
+        "dana.okafor@boxwise.example",
+        "--kind",
+        "leadership",
+        "--out",
+        str(out),
+    )
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Hello Dana Okafor" in html and "<script" not in html
+    assert "scorecard" in proc.stderr
+    missing = seam(db, "digest", "preview", "--to", "nobody@example.org", "--out", str(out), check=False)
+    assert missing.returncode == 1
+    assert "once per cluster" in seam(db, "scheduler", "--help").stdout

@@ -1,0 +1,44 @@
+"""Read side of the loop: an issue's accountability at a glance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.issues import service as issues
+from app.loop.models import IssueAccountability, LoopAction, ReminderSent
+from app.loop.reminders import REMINDING
+
+
+def accountability(session: Session, issue_id: int, now: datetime) -> dict[str, Any]:
+    """Priority, due date, the latest acknowledgement and snooze, reminders sent, the fix's evidence.
+    Priority and due date are null until the first reminder sweep has assessed the issue."""
+    issue = issues.get(session, issue_id)
+    state = session.get(IssueAccountability, issue_id)
+    acts = list(
+        session.execute(
+            select(LoopAction).where(col(LoopAction.issue_id) == issue_id).order_by(col(LoopAction.at))
+        ).scalars()
+    )
+    acks = [a for a in acts if a.kind == "ack"]
+    snoozes = [a for a in acts if a.kind == "snooze" and a.until is not None and a.at <= now < a.until]
+    sent = session.execute(select(func.count()).where(col(ReminderSent.issue_id) == issue_id)).scalar_one()
+    return {
+        "issue_id": issue_id,
+        "status": issue.status,
+        "priority": state.priority if state else None,
+        "impact_score": state.impact_score if state else None,
+        "due_at": state.due_at if state else None,
+        "overdue": bool(state and issue.status in REMINDING and state.due_at < now),
+        "acknowledged_at": acks[-1].at if acks else None,
+        "snoozed_until": snoozes[-1].until if snoozes else None,
+        "snooze_reason": snoozes[-1].reason if snoozes else None,
+        "reminders_sent": int(sent),
+        "shipped_at": state.shipped_at if state else None,
+        "verification_outcome": state.verification_outcome if state else None,
+        "verification_reason": state.verification_reason if state else None,
+        "confirm_requested_at": state.confirm_requested_at if state else None,
+    }
