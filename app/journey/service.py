@@ -68,7 +68,7 @@ def current_row(session: Session) -> JourneyVersion | None:
     return session.execute(stmt).scalars().first()
 
 
-_parsed: dict[tuple[str, int], Journey] = {}
+_parsed: dict[tuple[str, int, str], Journey] = {}
 
 
 def current(session: Session) -> Journey:
@@ -76,7 +76,9 @@ def current(session: Session) -> Journey:
     row = current_row(session)
     if row is None:
         raise NotFound("No journey has been applied yet: PUT /api/v1/journey or `seam journey apply FILE`.")
-    key = (str(session.get_bind().engine.url), row.version)
+    # The write time is part of the key: a database emptied and refilled (tests, a restore) starts
+    # its versions from 1 again, and must not be served another journey's cached parse.
+    key = (str(session.get_bind().engine.url), row.version, row.created_at.isoformat())
     cached = _parsed.get(key)
     if cached is None:
         cached = Journey.model_validate(row.document)
