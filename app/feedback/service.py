@@ -112,6 +112,12 @@ def ingest(
     seen: dict[tuple[str, str], int] = {}
     texts = journey is not None and any(item.text for _, item in items)
     model = routing.current_model(session) if texts else None
+    predictor: placement.Predictor | None = None
+    if model is not None:
+        assert journey is not None
+        # Only items no touchpoint or rule places need the model; predict those in one call.
+        waiting = [i.text for _, i in items if i.text and placement.decide(facts(i), journey) is None]
+        predictor = routing.Batched(model, waiting) if waiting else None
     for index, item in items:
         external_id = item.external_id or f"seam-{uuid.uuid4()}"
         key = (item.source, external_id)
@@ -119,7 +125,9 @@ def ingest(
             results[index] = IngestResult(index=index, status="duplicate")
             continue
         seen[key] = index
-        decision, why = placement.route(facts(item), journey, model) if journey is not None else (None, {})
+        decision, why = (
+            placement.route(facts(item), journey, predictor) if journey is not None else (None, {})
+        )
         rows.append(
             _Row(
                 index=index,

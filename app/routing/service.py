@@ -35,7 +35,7 @@ from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.models import JourneyVersion
 from app.journey.schemas import Journey
 from app.outbox import service as outbox
-from app.routing.classifier import StageModel, TrainingExample
+from app.routing.classifier import Prediction, StageModel, TrainingExample
 from app.routing.grouping import GroupingIndex
 from app.routing.models import RoutingConfirmation, RoutingModel
 from app.routing.triggers import CustomerEvent, evaluate
@@ -169,6 +169,19 @@ def waiting_confirmations(session: Session, row: RoutingModel | None) -> int:
     since = row.confirmations_through if row else 0
     stmt = select(func.count()).select_from(CONFIRMATIONS).where(CONFIRMATIONS.c.id > since)
     return int(session.execute(stmt).scalar_one())
+
+
+class Batched:
+    """A batch's predictions in one call: per text, the model's cost is mostly fixed overhead (25x)."""
+
+    def __init__(self, model: StageModel, texts: Sequence[str]) -> None:
+        self._model = model
+        unique = list(dict.fromkeys(texts))
+        self._known = dict(zip(unique, model.predict_many(unique), strict=True))
+
+    def predict(self, text: str) -> Prediction:
+        found = self._known.get(text)
+        return found if found is not None else self._model.predict(text)
 
 
 def record_confirmation(

@@ -345,3 +345,24 @@ def test_scopes(journey_client: TestClient, admin_key: str, engine: Engine) -> N
         == 403
     )
     assert journey_client.get("/api/v1/routing/rules", headers=auth(reader)).status_code == 200
+
+
+def test_a_batch_is_routed_like_single_items(journey_client: TestClient, admin_key: str) -> None:
+    train(journey_client, admin_key)
+    texts = [
+        "I was charged twice for the same box!",
+        "The courier left the parcel in the rain again",
+        "Purple elephants and a quiet Tuesday",
+        "The courier left the parcel in the rain again",
+    ]
+    batch = [{"source": "csv", "external_id": f"b-{n}", "text": t} for n, t in enumerate(texts)]
+    resp = journey_client.post("/api/v1/feedback/batch", json={"items": batch}, headers=auth(admin_key))
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["state"] for r in results] == ["placed", "placed", "triage", "placed"]
+    placed = [
+        journey_client.get(f"/api/v1/feedback/{r['id']}", headers=auth(admin_key)).json() for r in results
+    ]
+    assert [p["placement"]["method"] for p in placed] == ["rule", "model", "none", "model"]
+    # Identical texts in one batch open one issue.
+    assert results[1]["issue_id"] == results[3]["issue_id"]
