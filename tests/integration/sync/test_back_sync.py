@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.fakes.jira import JiraStandIn
 from tests.fakes.jira_model import Issue
+from tests.fakes.zendesk import ZendeskStandIn
 from tests.integration.sync.conftest import JIRA_SECRET, Sync
 
 
@@ -96,3 +97,21 @@ def test_a_reopen_made_in_jira_is_not_echoed_back(sync: Sync, jira_fake: JiraSta
     assert cx.comments == []
     after = jira_fake.calls("POST", r"/transitions$")[before:]
     assert [r.path for r in after] == [f"/rest/api/3/issue/{ops.id}/transitions"]
+
+
+def test_zendesk_ticket_is_noted_and_solved_on_a_confirm_made_by_hand(
+    sync: Sync, zendesk_fake: ZendeskStandIn
+) -> None:
+    sync.zendesk_integration(zendesk_fake)
+    issue_id = sync.issue()
+    sync.contribute(issue_id, "support")
+    sync.drain()
+    (ticket,) = zendesk_fake.tickets.values()
+    for to in ("acknowledged", "fixing", "fix_shipped"):  # moved by people, not by the ticket
+        sync.move(issue_id, to, "by hand")
+    sync.move(issue_id, "confirmed", "Refund complaints stopped")
+    sync.drain()
+    assert ticket.status == "solved"
+    note = ticket.comments[-1]
+    assert note["public"] is False and "Refund complaints stopped" in note["body"]
+    assert all(m.state == "done" for m in sync.messages())
