@@ -174,6 +174,7 @@ async def receive_with_token(source_id: RowId, token: Token, request: Request) -
 
 @router.head(
     "/{source_id:int}",
+    response_class=Response,  # no body, so no content type is promised
     responses={
         200: {"description": "The URL takes deliveries"},
         404: PROBLEM_RESPONSES[404],
