@@ -30,18 +30,23 @@ def enqueue(
 ) -> bool:
     """Adds a message unless one with this dedupe key exists. True if added. Never commits."""
     now = utcnow()
-    stmt = insert_ignore(session, OUTBOX, ["dedupe_key"]).values(
-        kind=kind,
-        dedupe_key=dedupe_key,
-        payload=payload,
-        state="pending",
-        attempts=0,
-        max_attempts=max_attempts,
-        available_at=available_at or now,
-        created_at=now,
-        updated_at=now,
+    stmt = (
+        insert_ignore(session, OUTBOX, ["dedupe_key"])
+        .values(
+            kind=kind,
+            dedupe_key=dedupe_key,
+            payload=payload,
+            state="pending",
+            attempts=0,
+            max_attempts=max_attempts,
+            available_at=available_at or now,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(OUTBOX.c.id)
     )
-    return bool(session.connection().execute(stmt).rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT DO NOTHING.
+    return session.connection().execute(stmt).first() is not None
 
 
 def claim(

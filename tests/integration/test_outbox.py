@@ -148,3 +148,10 @@ def test_dead_letters_are_listed_and_retryable(client: TestClient, engine: Engin
     done = client.get("/api/v1/outbox", params={"state": "done"}, headers=auth(admin_key)).json()["items"]
     again = client.post(f"/api/v1/outbox/{done[0]['id']}/retry", headers=auth(admin_key))
     assert again.status_code == 409
+
+
+def test_enqueue_says_whether_it_added(engine: Engine) -> None:
+    with Session(engine) as s:
+        assert service.enqueue(s, "t-ok", "once", {}) is True
+        assert service.enqueue(s, "t-ok", "once", {}) is False
+        s.commit()
