@@ -32,7 +32,7 @@ def _engine():  # type: ignore[no-untyped-def]
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database (SEAM_DATABASE_URL) to the latest schema."""
     from app.core.migrate import upgrade
 
