@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import pairwise
 
 _SPACE = re.compile(r"\s+")
@@ -66,6 +67,7 @@ _SUFFIXES = (
 )
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately light suffix stripper.
 
@@ -96,11 +98,18 @@ def informative_terms(text: str, *, bigrams: bool = True) -> list[str]:
     Bigrams keep "top up" apart from "top" and "up"; the order is stable so
     explanations (shared terms) are reproducible.
     """
+    return list(_informative_terms(text, bigrams))
+
+
+# Placing an item and then adding it to its issue both need its terms, and feedback repeats itself
+# ("card not arrived"): a small cache halves the text work on the ingest path.
+@lru_cache(maxsize=4096)
+def _informative_terms(text: str, bigrams: bool) -> tuple[str, ...]:
     words = content_words(text)
     terms: list[str] = list(dict.fromkeys(words))
     if bigrams:
         terms.extend(dict.fromkeys(f"{a}_{b}" for a, b in pairwise(words)))
-    return terms
+    return tuple(terms)
 
 
 def unique(items: Iterable[str]) -> list[str]:
