@@ -288,7 +288,7 @@ def apply_triggers(
                 stage=stage.key,
                 moment=moment.key,
                 fingerprint=placement.bounded(f"{TRIGGER_PREFIX}{moment.key}:{r.customer}"),
-                method=base.method,
+                method=base.method if r.decision else "trigger",
                 detail={**base.detail, "grouping": why},
             )
             break

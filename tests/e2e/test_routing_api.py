@@ -6,22 +6,13 @@ import asyncio
 import itertools
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.journey import service as journeys
 from app.outbox.worker import run_once
 from tests.support.api import auth, example_journey, settings_for
 
 _ids = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _forget_parsed_journeys() -> None:
-    # journey.service caches parsed journeys by (url, version); tests empty the tables, so a later test's
-    # version 2 would otherwise find an earlier test's version 2.
-    journeys._parsed.clear()
 
 
 def post(client: TestClient, key: str, text: str | None, **extra: Any) -> dict[str, Any]:

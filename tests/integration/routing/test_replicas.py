@@ -8,16 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.journey import service as journeys
 from app.routing import service as routing
 from tests.support.api import example_journey
 
 _ids = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _forget_parsed_journeys() -> None:
-    journeys._parsed.clear()  # tests empty the tables; parsed journeys are cached by (url, version)
 
 
 class Replicas:

@@ -6,19 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.journey import service as journeys
 from app.main import create_app
 from tests.support.api import auth, example_journey, make_key, settings_for
 from tests.support.live import serve
-
-
-@pytest.fixture(autouse=True)
-def _forget_parsed_journeys() -> None:
-    journeys._parsed.clear()  # tests empty the tables; parsed journeys are cached by (url, version)
 
 
 def contact(n: int, customer: str, day: int, **extra: Any) -> dict[str, Any]:
@@ -79,7 +72,6 @@ def test_third_contact_in_a_window_opens_the_moment_issue(
 
 
 def test_concurrent_contacts_open_exactly_one_moment_issue_per_customer(pg_engine: Engine) -> None:
-    journeys._parsed.clear()
     key = make_key(pg_engine, ["admin"])
     app = create_app(settings_for(pg_engine), pg_engine)
     customers = [f"cust-{c}" for c in range(4)]
