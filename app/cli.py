@@ -133,11 +133,8 @@ def worker(
     import signal
     import threading
 
-    import app.sync.handlers  # noqa: F401  (registers the sync outbox handlers)
-    from app.loop import handlers as _loop_handlers  # noqa: F401  (registers the email handler)
+    import app.wiring  # noqa: F401  (registers every outbox handler)
     from app.outbox.worker import run_forever
-    from app.routing import handlers as _routing_handlers  # noqa: F401  (registers the retrain handler)
-    from app.sources import processing as _sources_processing  # noqa: F401  (registers its handler)
 
     settings = get_settings()
     stop = threading.Event()
@@ -196,7 +193,8 @@ def scheduler() -> None:
     import signal
     import threading
 
-    from app.loop.jobs import scheduler_config  # importing it registers the loop's jobs
+    import app.wiring  # noqa: F401  (registers every job, and the hook that syncs reopens to Jira)
+    from app.loop.jobs import scheduler_config
     from app.scheduler.runner import build_scheduler
 
     runner = build_scheduler(_engine(), scheduler_config())

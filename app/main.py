@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
+from app import wiring as _wiring  # noqa: F401  (registers every handler, job and issue hook)
 from app.core import logsafety, problems
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
@@ -17,14 +18,11 @@ from app.core.settings import Settings, get_settings
 from app.feedback.router import router as feedback_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
-from app.loop import handlers as _loop_handlers  # noqa: F401  (registers the email handler)
 from app.loop.router import public as loop_public_router
 from app.loop.router import router as loop_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
-from app.routing import handlers as routing_handlers  # noqa: F401  (registers the retrain handler)
 from app.routing.router import router as routing_router
-from app.sources import processing as _sources_processing  # noqa: F401  (registers its outbox handler)
 from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
 from app.sync.router import router as sync_router
@@ -80,8 +78,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(routing_router)
     app.include_router(loop_router)
     app.include_router(loop_public_router)
-    app.include_router(sync_router)
-    app.include_router(sync_webhooks_router)
     app.include_router(sources_router)
     app.include_router(sources_webhooks_router)
+    app.include_router(sync_router)
+    app.include_router(sync_webhooks_router)
     return app
