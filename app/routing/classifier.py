@@ -4,7 +4,7 @@ a linear SVM over fine labels, and temperature-scaled confidences.
 Fine labels are the issue (category) when the caller knows it, else stage/moment, else
 the stage; stage and moment probabilities are sums over their fine labels. Predicting
 the finer label and summing measured better than predicting stages directly (see
-docs/bench-routing.md), because a stage is a union of unlike problems.
+docs/benchmarks.md (routing)), because a stage is a union of unlike problems.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class GroupingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Chosen on BANKING77 train.csv grouping runs (lexical) and dev.csv (embedding); see
-    # docs/bench-routing.md. Embedding cosines run much higher than lexical ones, hence two.
+    # docs/benchmarks.md (routing). Embedding cosines run much higher than lexical ones, hence two.
     threshold: float = Field(default=0.1, ge=0, le=1)
     embedding_threshold: float = Field(default=0.55, ge=0, le=1)
     bigrams: bool = True
