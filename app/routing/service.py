@@ -54,6 +54,8 @@ TRIGGER_PREFIX = "trigger:"
 REFRESH_S = 0.0
 GAP_WAIT_S = 60.0
 REBUILD_S = 1800.0
+# Items of one issue that make up its profile in the index (the first ones; later ones change little).
+MAX_ITEMS_PER_ISSUE = 500
 
 
 # -- the learned model ---------------------------------------------------------------------------
@@ -362,17 +364,22 @@ def _epoch(session: Session, journey: Journey) -> tuple[Any, ...]:
     return (first, journey.routing.grouping.version)
 
 
+def _add(index: GroupingIndex, key: str, text: str, rule_fp: str | None, where: str) -> None:
+    # An issue's profile is settled long before its thousandth item, and adding to a large profile costs
+    # in proportion to its vocabulary: past the cap only a rule fingerprint it has not seen is recorded.
+    full = key in index and index.size(key) >= MAX_ITEMS_PER_ISSUE
+    if full and (rule_fp is None or index.place("", where, rule_fp).issue_id == key):
+        return
+    index.add_item(key, text, rule_fp, stage=where)
+
+
 def _add_rows(state: _IndexState, rows: Sequence[Any]) -> None:
     for row in rows:
         if not row.text or not row.fingerprint or row.fingerprint.startswith(TRIGGER_PREFIX):
             continue
         rule_fp = (row.placement or {}).get("rule_fingerprint")
-        state.index.add_item(
-            placement.index_key(row.stage, row.fingerprint),
-            row.text,
-            rule_fp,
-            stage=placement.scope(row.stage, row.moment),
-        )
+        key = placement.index_key(row.stage, row.fingerprint)
+        _add(state.index, key, row.text, rule_fp, placement.scope(row.stage, row.moment))
 
 
 def _items_in_open_issues(session: Session) -> Any:
@@ -458,11 +465,12 @@ class Grouper:
         grouped = placement.group(d, item_text, self._state.index, touchpoints_by_text=self._by_text)
         if item_text and item_text.strip():
             # Seen at once by later items of the same batch; the stored row is skipped when read back.
-            self._state.index.add_item(
+            _add(
+                self._state.index,
                 placement.index_key(grouped.stage, grouped.fingerprint),
                 item_text,
                 grouped.detail.get("rule_fingerprint"),
-                stage=placement.scope(grouped.stage, grouped.moment),
+                placement.scope(grouped.stage, grouped.moment),
             )
         return grouped
 

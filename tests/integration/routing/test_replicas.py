@@ -86,3 +86,25 @@ def test_ids_committed_out_of_order_are_not_missed() -> None:
     assert set(tail.gaps) == {3} and tail.seen(4)
     tail.expire(now=1000.0)  # 3 was rolled back: it stops being asked for
     assert tail.gaps == {} and tail.seen(3)
+
+
+def test_an_issue_profile_stops_growing_at_the_cap(
+    journey_client: TestClient, admin_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = {"Authorization": f"Bearer {admin_key}"}
+    journey = example_journey()
+    journey["routing"]["touchpoint_grouping"] = "similarity"
+    assert journey_client.put("/api/v1/journey", json=journey, headers=h).status_code == 200
+    monkeypatch.setattr(routing, "MAX_ITEMS_PER_ISSUE", 2)
+    monkeypatch.setattr(routing, "_indexes", {})
+    first = post(journey_client, admin_key, "The fish smelled bad when I opened it")
+    for n in range(3):
+        assert (
+            post(journey_client, admin_key, f"Fish smelled bad again, week {n}")["issue_id"]
+            == first["issue_id"]
+        )
+    (state,) = routing._indexes.values()
+    key = next(k for k in state.index._issues if k.endswith(first["placement"]["fingerprint"]))
+    assert state.index.size(key) == 2
+    issue = journey_client.get(f"/api/v1/issues/{first['issue_id']}", headers=h).json()
+    assert issue["item_count"] == 4
