@@ -7,15 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import Engine
 
-from app.core.settings import Settings
 from app.main import create_app
-from tests.support.api import auth, example_journey, make_key
+from tests.support.api import auth, example_journey, make_key, settings_for
 from tests.support.live import serve
 
 
 def _run_concurrently(engine: Engine, bodies: list[dict]) -> tuple[str, list[httpx.Response]]:
     key = make_key(engine, ["admin"])
-    app = create_app(Settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
+    app = create_app(settings_for(engine), engine)
     with serve(app) as base, httpx.Client(base_url=base, headers=auth(key), timeout=60) as http:
         assert http.put("/api/v1/journey", json=example_journey()).status_code == 200
         with ThreadPoolExecutor(max_workers=25) as pool:
