@@ -1,12 +1,12 @@
-"""Two schedulers, each with its own engine (its own connection pool, as two processes would have), run
-every tick of the loop's jobs against one PostgreSQL at the same instants: each reminder and each digest
-reaches the SMTP server exactly once."""
+"""Two scheduler processes run every tick of the loop's jobs against one PostgreSQL at the same instants:
+each reminder and each digest reaches the SMTP server exactly once."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
+from multiprocessing.synchronize import Barrier
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
@@ -23,20 +23,43 @@ from tests.integration.loop.test_full_life import ingest
 OWNER = "ravi.menon@boxwise.example"
 
 
-def _race(engines: list[Engine], job: str, now: datetime) -> list[bool]:
-    barrier = threading.Barrier(len(engines))
-    won: list[bool] = [False] * len(engines)
+def _replica(
+    index: int, url: str, plan: list[tuple[str, str]], barrier: Barrier, results: multiprocessing.Queue
+) -> None:
+    """One scheduler process: at each planned instant, meet the other replica, then run that tick."""
+    engine = make_engine(url)
+    try:
+        for job, at in plan:
+            barrier.wait(timeout=60)
+            won = run_tick(
+                engine,
+                JOBS[job],
+                SchedulerConfig(),
+                holder=f"replica-{index}",
+                now=datetime.fromisoformat(at),
+            )
+            results.put((job, at, index, won))
+    finally:
+        engine.dispose()
 
-    def run(i: int) -> None:
-        barrier.wait()
-        won[i] = run_tick(engines[i], JOBS[job], SchedulerConfig(), holder=f"replica-{i}", now=now)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(engines))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return won
+def _race(url: str, plan: list[tuple[str, datetime]]) -> dict[tuple[str, str], list[bool]]:
+    """Runs the plan in two real processes (spawned, so they share nothing but the database)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    results: multiprocessing.Queue = ctx.Queue()
+    steps = [(job, at.isoformat()) for job, at in plan]
+    procs = [ctx.Process(target=_replica, args=(i, url, steps, barrier, results)) for i in range(2)]
+    for p in procs:
+        p.start()
+    outcome: dict[tuple[str, str], list[bool]] = {}
+    for _ in range(2 * len(steps)):
+        job, at, _index, won = results.get(timeout=120)
+        outcome.setdefault((job, at), []).append(won)
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    return outcome
 
 
 def test_two_schedulers_send_each_reminder_and_digest_once(pg_engine: Engine, smtp: Smtp) -> None:
@@ -48,20 +71,17 @@ def test_two_schedulers_send_each_reminder_and_digest_once(pg_engine: Engine, sm
         opened = session.execute(select(ExperienceIssue.created_at)).scalar_one()  # type: ignore[call-overload]
     due = opened + timedelta(days=4)
     url = pg_engine.url.render_as_string(hide_password=False)
-    replicas = [make_engine(url), make_engine(url)]
-    try:
-        instants = [due - timedelta(hours=11), due + timedelta(minutes=1), due + timedelta(days=1, minutes=1)]
-        for at in instants:
-            assert sorted(_race(replicas, "loop.reminders", at)) == [False, True]
-            # A replica that missed the lease and runs the sweep anyway still adds nothing.
-            jobs.reminders_job(replicas[0], at + timedelta(seconds=30))
-        monday = t0.date() - timedelta(days=t0.weekday())
-        digest_at = datetime.combine(monday + timedelta(days=7), time(8, 0), tzinfo=UTC)
-        assert sorted(_race(replicas, "loop.digests", digest_at)) == [False, True]
-        jobs.digests_job(replicas[1], digest_at + timedelta(minutes=1))
-    finally:
-        for e in replicas:
-            e.dispose()
+    instants = [due - timedelta(hours=11), due + timedelta(minutes=1), due + timedelta(days=1, minutes=1)]
+    monday = t0.date() - timedelta(days=t0.weekday())
+    digest_at = datetime.combine(monday + timedelta(days=7), time(8, 0), tzinfo=UTC)
+    plan = [("loop.reminders", at) for at in instants] + [("loop.digests", digest_at)]
+    outcome = _race(url, plan)
+    assert len(outcome) == len(plan)
+    assert all(sorted(won) == [False, True] for won in outcome.values()), outcome
+    # A replica that missed the lease and runs the jobs anyway still adds nothing.
+    for at in instants:
+        jobs.reminders_job(pg_engine, at + timedelta(seconds=30))
+    jobs.digests_job(pg_engine, digest_at + timedelta(minutes=1))
     deliver(pg_engine, settings, digest_at)
     keys = Counter(smtp.mailbox.keys())
     assert keys and max(keys.values()) == 1, keys
