@@ -165,11 +165,15 @@ def ingest(
 
     # Phase 1: find or open issues, in a fixed order so concurrent batches queue rather than deadlock.
     issue_ids: dict[tuple[str, str], int] = {}
+    first_text: dict[tuple[str, str], str | None] = {}
+    for r in fresh:
+        if r.decision:
+            first_text.setdefault((r.decision.stage, r.decision.fingerprint), r.values.get("text"))
     for d in sorted(
         {(r.decision.stage, r.decision.fingerprint): r.decision for r in fresh if r.decision}.items()
     ):
         assert journey is not None
-        issue_ids[d[0]] = issues.resolve_issue(session, journey, d[1], actor)
+        issue_ids[d[0]] = issues.resolve_issue(session, journey, d[1], actor, text=first_text.get(d[0]))
     # Phase 2: hold the issues' rows while items join them, so a merge cannot slip in between.
     issues.lock(session, issue_ids.values())
     for r in fresh:

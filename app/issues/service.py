@@ -16,7 +16,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.sql import insert_ignore, is_in, lock_rows
 from app.feedback.models import FeedbackItem
-from app.feedback.placement import Decision
+from app.feedback.placement import Decision, fingerprint
 from app.issues import lifecycle
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.issues.scores import impact, is_detractor
@@ -66,19 +66,28 @@ def record_event(
     )
 
 
-def _title(journey: Journey, d: Decision) -> str:
+def _title(journey: Journey, d: Decision, text: str | None = None) -> str:
     stage = journey.stage(d.stage)
     parts = [stage.name if stage else d.stage]
     if d.moment:
         moment = journey.moment(d.stage, d.moment)
         parts.append(moment.name if moment else d.moment)
-    if d.detail.get("touchpoint"):
-        tp = journey.touchpoint(d.detail["touchpoint"])
-        parts.append((tp.name if tp and tp.name else None) or d.detail["touchpoint"])
+    touchpoint = d.detail.get("touchpoint")
+    if text and text.strip() and d.fingerprint != fingerprint(d.stage, d.moment, touchpoint):
+        # Grouped by what people said: the first voice names the issue better than where it was said.
+        snippet = " ".join(text.split())
+        if len(snippet) > 80:
+            snippet = snippet[:80].rsplit(" ", 1)[0] + "..."
+        parts.append(f'"{snippet}"')
+    elif touchpoint:
+        tp = journey.touchpoint(touchpoint)
+        parts.append((tp.name if tp and tp.name else None) or touchpoint)
     return ": ".join(parts)[:300]
 
 
-def resolve_issue(session: Session, journey: Journey, d: Decision, actor: Actor) -> int:
+def resolve_issue(
+    session: Session, journey: Journey, d: Decision, actor: Actor, *, text: str | None = None
+) -> int:
     """The active issue for this stage and fingerprint, opened now if there is none.
 
     Concurrent first items race on the (stage, open_fingerprint) unique key, so exactly one issue opens.
@@ -94,7 +103,7 @@ def resolve_issue(session: Session, journey: Journey, d: Decision, actor: Actor)
         raise InvalidInput(f"Unknown stage '{d.stage}'.", errors=[field_error("stage", "not in the journey")])
     now = utcnow()
     values = {
-        "title": _title(journey, d),
+        "title": _title(journey, d, text),
         "stage": d.stage,
         "moment": d.moment,
         "touchpoint": d.detail.get("touchpoint"),

@@ -128,7 +128,7 @@ class RoutingSettings(_Strict):
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
     # Items placed by their touchpoint: one issue per touchpoint ("touchpoint"), or grouped by their text
     # within the stage and moment like every other item ("similarity").
-    touchpoint_grouping: Literal["touchpoint", "similarity"] = "touchpoint"
+    touchpoint_grouping: Literal["touchpoint", "similarity"] = "similarity"
 
 
 class Journey(_Strict):

@@ -28,8 +28,13 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def example_journey() -> dict[str, Any]:
+def example_journey(*, touchpoint_grouping: str = "touchpoint") -> dict[str, Any]:
+    """The example journey. Tests about issues, sync and the loop open issues by posting items at a
+    touchpoint and expect them to share one, whatever they say; so by default touchpoint items get one
+    issue per touchpoint here. The shipped journey groups them by text (`similarity`), which the
+    routing tests and the demo cover."""
     data: dict[str, Any] = yaml.safe_load(EXAMPLE_JOURNEY.read_text())
+    data.setdefault("routing", {})["touchpoint_grouping"] = touchpoint_grouping
     return data
 
 
