@@ -14,7 +14,8 @@ COPY integrations ./integrations
 COPY migrations ./migrations
 COPY examples ./examples
 COPY alembic.ini ./
-RUN pip install --no-deps -e . && useradd --system --home /srv/seam seam
+# The service user owns its working directory, so the SQLite default (seam.db here) is writable.
+RUN pip install --no-deps -e . && useradd --system --home /srv/seam seam && chown -R seam /srv/seam
 USER seam
 
 EXPOSE 8000
