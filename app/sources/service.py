@@ -22,6 +22,7 @@ from integrations import signatures
 from integrations.base import UnsafeURLError
 from integrations.http import check_base_url
 from integrations.surveys import KINDS, FieldMapping
+from integrations.surveys.base import PATH_FIELDS
 from integrations.surveys.surveymonkey import split_secret
 
 PROCESS_KIND = "source-delivery"
@@ -53,19 +54,6 @@ class SourceConfig:
         return f"SourceConfig(id={self.id}, kind={self.kind!r})"
 
 
-_PATH_FIELDS = (
-    "external_id",
-    "occurred_at",
-    "text",
-    "score",
-    "scale_path",
-    "customer_ref",
-    "customer_email",
-    "persona",
-    "touchpoint",
-)
-
-
 def _is_paths(value: Any) -> bool:
     return (
         value is None
@@ -78,7 +66,7 @@ def _shape_errors(overrides: Mapping[str, Any], where: str) -> list[dict[str, st
     # FieldMapping's own validators expect paths to be text or lists of text; say so before they trip.
     errors = [
         field_error(f"{where}.{name}", "expected a path or a list of paths")
-        for name in _PATH_FIELDS
+        for name in PATH_FIELDS
         if name in overrides and not _is_paths(overrides[name])
     ]
     meta = overrides.get("metadata")
@@ -97,11 +85,7 @@ def effective_mapping(kind: str, overrides: Mapping[str, Any], where: str = "map
         raise InvalidInput("The mapping does not fit this kind of source.", errors=shape)
     try:
         return KINDS[kind].DEFAULT_MAPPING.with_overrides(overrides)
-    except (TypeError, ValueError) as exc:
-        if not isinstance(exc, ValidationError):
-            raise InvalidInput(
-                "The mapping does not fit this kind of source.", errors=[field_error(where, "malformed")]
-            ) from None
+    except ValidationError as exc:
         errors = [
             field_error(f"{where}.{e['field']}" if e["field"] != "body" else where, e["message"])
             for e in validation_errors(exc.errors())

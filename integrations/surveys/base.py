@@ -115,7 +115,7 @@ class Delivery(BaseModel):
 # --- the declarative mapping ---------------------------------------------------------------
 
 PathList = tuple[str, ...]
-_PATH_FIELDS = (
+PATH_FIELDS = (
     "external_id",
     "occurred_at",
     "text",
@@ -187,7 +187,7 @@ class FieldMapping(BaseModel):
     require: tuple[str, ...] = ()
     kind: Kind = "feedback"
 
-    @field_validator(*_PATH_FIELDS, mode="before")
+    @field_validator(*PATH_FIELDS, mode="before")
     @classmethod
     def _paths(cls, value: Any, info: ValidationInfo) -> PathList | None:
         return _check_paths(value, str(info.field_name))
@@ -215,7 +215,7 @@ class FieldMapping(BaseModel):
             if name not in _DEFAULTABLE:
                 raise ValueError(f"defaults.{name}: only {', '.join(_DEFAULTABLE)} take a default")
         for name in self.require:
-            if name not in (*_PATH_FIELDS, "scale"):
+            if name not in (*PATH_FIELDS, "scale"):
                 raise ValueError(f"require: {name!r} is not a mapping field")
         for word, number in self.score_values.items():
             if not math.isfinite(number):
