@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.models import ApiKey
-from app.core.clock import utcnow
 from app.core.errors import InvalidInput, field_error
 
 SCOPES = ("ingest", "read", "manage", "admin")
@@ -76,9 +75,3 @@ def authenticate(session: Session, token: str) -> Principal | None:
     for scope in row.scopes:
         granted |= IMPLIED.get(scope, set())
     return Principal(key_id=row.id, name=row.name, scopes=frozenset(granted))
-
-
-def revoke(session: Session, key_id: int) -> None:
-    row = session.get(ApiKey, key_id)
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()

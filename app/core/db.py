@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
 
 from app.core.settings import get_settings
 
@@ -49,24 +46,3 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", settings.db_pool_size)
     kwargs.setdefault("max_overflow", settings.db_pool_size)
     return create_engine(url, pool_pre_ping=True, **kwargs)
-
-
-@lru_cache
-def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
-
-
-def new_session(engine: Engine | None = None) -> Session:
-    return Session(engine or get_engine(), expire_on_commit=False)
-
-
-def session_scope() -> Iterator[Session]:
-    """FastAPI dependency: one session per request; the router commits once at the end."""
-    session = new_session()
-    try:
-        yield session
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +15,6 @@ from app.routing.rules import Rule
 from app.routing.triggers import TriggerSpec, parse_duration
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
-_KEY_RE = re.compile(KEY_PATTERN)
 
 
 class _Strict(ApiModel):
@@ -249,7 +247,3 @@ class JourneyOut(BaseModel):
     created_at: datetime
     created_by: str
     journey: dict[str, Any]
-
-
-def is_key(value: str) -> bool:
-    return bool(_KEY_RE.match(value))
