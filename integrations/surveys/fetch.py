@@ -8,12 +8,12 @@ with ``retryable`` set the way the outbox worker needs it: 429/5xx/transport err
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from integrations.http import parse_retry_after
 
 from .base import FetchError
 
@@ -23,23 +23,6 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 def path_segment(value: str) -> str:
     # Ids come from the delivery body: quote them so "../" or "?" cannot change the request.
     return quote(value, safe="")
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 async def get_json(
@@ -54,7 +37,7 @@ async def get_json(
             f"GET {url}: HTTP {response.status_code}",
             retryable=response.status_code in RETRYABLE_STATUSES,
             status=response.status_code,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            retry_after=parse_retry_after(response.headers),
         )
     try:
         data = response.json()
