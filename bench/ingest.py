@@ -25,13 +25,13 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from app.auth.service import create_key
-from app.core.models import metadata
 from app.core.settings import Settings
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
 from app.issues.service import Actor
 from app.journey import service as journeys
 from app.main import create_app
+from app.models import metadata
 
 TOUCHPOINTS = ["checkout-survey", "first-box-nps", "delivery-csat", "invoice-email", "box-review", None]
 

@@ -28,10 +28,11 @@ from sklearn.metrics import adjusted_rand_score, confusion_matrix, f1_score, v_m
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.journey.grouping import GroupingSettings
 from app.routing.calibration import expected_calibration_error
 from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample, uses_issue_keys
 from app.routing.embedding import Embedder, load_default_embedder
-from app.routing.grouping import GroupingIndex, GroupingSettings
+from app.routing.grouping import GroupingIndex
 
 Row = tuple[str, str]  # (text, category)
 

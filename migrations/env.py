@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.core.db import make_engine
-from app.core.models import metadata
+from app.models import metadata
 from app.core.settings import get_settings
 
 config = context.config

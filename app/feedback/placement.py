@@ -9,10 +9,10 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from app.core.text import normalise
+from app.journey.rules import RoutableItem, first_match
 from app.journey.schemas import Journey
 from app.routing.grouping import GroupingIndex
-from app.routing.rules import RoutableItem, first_match
-from app.routing.text import normalise
 
 
 @dataclass(frozen=True)

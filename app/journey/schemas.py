@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_serializer, field_validator
 
 from app.core.types_api import ApiModel
-from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy
-from app.routing.grouping import GroupingSettings
-from app.routing.rules import Rule
-from app.routing.triggers import TriggerSpec, parse_duration
+from app.journey.accountability import DEFAULT_POLICY, AccountabilityPolicy
+from app.journey.grouping import GroupingSettings
+from app.journey.rules import Rule
+from app.journey.triggers import TriggerSpec, parse_duration
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 

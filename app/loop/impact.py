@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.loop.policy import PRIORITIES, AccountabilityPolicy, ImpactPolicy, Priority
+from app.journey.accountability import PRIORITIES, AccountabilityPolicy, ImpactPolicy, Priority
 
 
 class ImpactInputs(BaseModel):

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.journey.accountability import AccountabilityPolicy, Cadence, Priority, QuietHours
 from app.journey.schemas import Journey
-from app.loop.policy import AccountabilityPolicy, Cadence, Priority, QuietHours
 
 # fix_shipped waits for the verification window, not for people; confirmed/declined/merged are done.
 REMINDING = frozenset({"open", "acknowledged", "fixing", "reopened"})

@@ -25,10 +25,10 @@ from app.feedback.models import FeedbackItem
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.issues.scores import THRESHOLDS
+from app.journey.accountability import AccountabilityPolicy, Priority
 from app.journey.schemas import Journey
 from app.loop import impact
 from app.loop.models import IssueAccountability, LoopAction
-from app.loop.policy import AccountabilityPolicy, Priority
 from app.loop.reminders import REMINDING
 from app.loop.verification import IssueItem, MomentScore, Verification, verify
 

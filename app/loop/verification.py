@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.loop.policy import AccountabilityPolicy, Priority, VerificationRules
+from app.journey.accountability import AccountabilityPolicy, Priority, VerificationRules
 
 # (lowest, highest) of each scale; scores are compared as a share of the range.
 SCALE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}

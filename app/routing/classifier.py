@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from app.core.text import normalise
 from app.routing.calibration import fit_temperature, softmax
 from app.routing.embedding import Embedder
-from app.routing.text import normalise
 
 _FORMAT = "seam-stage-model/1"
 _SEP = "\x1f"

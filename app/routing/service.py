@@ -34,11 +34,11 @@ from app.feedback.models import FeedbackItem
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.models import JourneyVersion
 from app.journey.schemas import Journey
+from app.journey.triggers import CustomerEvent, evaluate
 from app.outbox import service as outbox
 from app.routing.classifier import Prediction, StageModel, TrainingExample
 from app.routing.grouping import GroupingIndex
 from app.routing.models import RoutingConfirmation, RoutingModel
-from app.routing.triggers import CustomerEvent, evaluate
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]

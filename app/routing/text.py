@@ -7,15 +7,12 @@ yields the same terms in the service, the tests and the benchmark.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
 
-_SPACE = re.compile(r"\s+")
-# Apostrophes are dropped rather than split on so "hasn't" and "hasnt" (a common
-# typing variant in real feedback) become the same token.
-_APOSTROPHE = re.compile(r"['\u2019`]")
+from app.core.text import normalise
+
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 # A short list on purpose: words like "not", "never", "still", "again" carry the
@@ -33,13 +30,6 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # "cant"/"can't" are stopwords because they appear in nearly every support message
 # ("I can't ..."); the verb that follows carries the meaning.
-
-
-def normalise(text: str) -> str:
-    """Casefold, unify unicode forms and whitespace; keeps punctuation for regex rules."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _APOSTROPHE.sub("", text)
-    return _SPACE.sub(" ", text).strip().casefold()
 
 
 def tokens(text: str) -> list[str]:

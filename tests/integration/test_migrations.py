@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from app.core.db import make_engine
 from app.core.migrate import check, upgrade
-from app.core.models import metadata
+from app.models import metadata
 from tests.support import databases
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.db import make_engine, normalize_url
 from app.core.migrate import upgrade
-from app.core.models import metadata
+from app.models import metadata
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -6,6 +6,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from app.core.durations import parse_duration
+from app.journey.accountability import DEFAULT_POLICY, AccountabilityPolicy, policy_errors
 from app.loop.impact import (
     ImpactInputs,
     due_at,
@@ -14,7 +16,6 @@ from app.loop.impact import (
     priority_for,
     reassess,
 )
-from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy, parse_duration, policy_errors
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

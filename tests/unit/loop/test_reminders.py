@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
+from app.journey.accountability import DEFAULT_POLICY, AccountabilityPolicy, QuietHours
 from app.journey.schemas import Journey
-from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy, QuietHours
 from app.loop.reminders import (
     Acknowledgement,
     Chain,

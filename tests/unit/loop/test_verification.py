@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.loop.policy import DEFAULT_POLICY
+from app.journey.accountability import DEFAULT_POLICY
 from app.loop.verification import IssueItem, MomentScore, normalise, verify
 
 SHIPPED = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)

@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
+from app.journey.grouping import GroupingSettings
 from app.routing.embedding import load_default_embedder
-from app.routing.grouping import GroupingIndex, GroupingSettings
+from app.routing.grouping import GroupingIndex
 
 
 def open_with(index: GroupingIndex, issue: str, stage: str, *texts: str) -> None:

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from app.routing.rules import RoutableItem, Rule, first_match
+from app.journey.rules import RoutableItem, Rule, first_match
 
 
 def item(text: str = "", **kw: object) -> RoutableItem:

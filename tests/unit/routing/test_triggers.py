@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from app.routing.triggers import CustomerEvent, TriggerSpec, evaluate, parse_duration
+from app.journey.triggers import CustomerEvent, TriggerSpec, evaluate, parse_duration
 
 T0 = datetime(2026, 1, 1, 12, 0)
 

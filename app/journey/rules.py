@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from app.routing.text import normalise
+from app.core.text import normalise
 
 MetadataValue = str | int | float | bool
 _CONDITION_FIELDS = (
