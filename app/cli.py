@@ -89,8 +89,8 @@ def import_feedback(
     source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
 ) -> None:
     """Import feedback from CSV. Re-running is safe: (source, external_id) never duplicates."""
+    from app.core.actor import Actor
     from app.feedback.csv_import import count_rows, import_csv
-    from app.issues.service import Actor
 
     total = count_rows(file)
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -153,10 +153,10 @@ def demo(
 ) -> None:
     """Load the example journey and demo feedback (idempotently), make a demo key, and serve."""
     from app.auth.service import create_key
+    from app.core.actor import Actor
     from app.core.migrate import upgrade
     from app.demo.data import demo_items
     from app.feedback import service as feedback
-    from app.issues.service import Actor
     from app.journey import service as journeys
     from app.routing import service as routing
 

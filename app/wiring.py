@@ -4,6 +4,7 @@ The API, `seam worker` and `seam scheduler` each import this, so no process can 
 or the hook that syncs a reopen back to Jira (a scheduler that reopened issues without it would not).
 """
 
+from app import models
 from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
 from app.routing import handlers as routing_handlers
@@ -21,3 +22,6 @@ REGISTERING_MODULES = (
     sync_handlers,
     sync_reconcile,
 )
+
+# Every table, so that foreign keys between domains resolve in a process that uses only some of them.
+METADATA = models.metadata

@@ -25,10 +25,10 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from app.auth.service import create_key
+from app.core.actor import Actor
 from app.core.settings import Settings
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
-from app.issues.service import Actor
 from app.journey import service as journeys
 from app.main import create_app
 from app.models import metadata

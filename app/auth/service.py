@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.models import ApiKey
+from app.core.actor import Actor
 from app.core.errors import InvalidInput, field_error
 
 SCOPES = ("ingest", "read", "manage", "admin")
@@ -33,6 +34,9 @@ class Principal:
     @property
     def actor(self) -> str:
         return f"key:{self.name}"
+
+    def as_actor(self) -> Actor:
+        return Actor(self.actor, self.key_id)
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes

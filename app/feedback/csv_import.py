@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.core.actor import Actor
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
-from app.issues.service import Actor
 from app.journey import service as journeys
 
 COLUMNS = (

@@ -21,7 +21,6 @@ from app.core.types_api import IsoDatetime
 from app.feedback import idempotency
 from app.feedback import service as feedback
 from app.feedback.schemas import BatchIn, BatchOut, FeedbackIn, FeedbackOut, FeedbackPage, TriageDecision
-from app.issues.service import Actor
 from app.journey import service as journeys
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=PROBLEM_RESPONSES)
@@ -46,7 +45,7 @@ def post_feedback(
 ) -> JSONResponse:
     def work() -> tuple[int, dict[str, Any]]:
         journey = journeys.current_or_none(session)
-        (result,) = feedback.ingest(session, journey, [(0, body)], Actor.of(principal))
+        (result,) = feedback.ingest(session, journey, [(0, body)], principal.as_actor())
         assert result.id is not None
         item = feedback.to_out(feedback.get(session, result.id))
         return (201 if result.status == "created" else 200), jsonable_encoder(item)
@@ -72,7 +71,7 @@ def post_batch(
     def work() -> tuple[int, dict[str, Any]]:
         good, bad = feedback.validate_raw(body.items)
         journey = journeys.current_or_none(session)
-        results = feedback.ingest(session, journey, good, Actor.of(principal)) + bad
+        results = feedback.ingest(session, journey, good, principal.as_actor()) + bad
         results.sort(key=lambda r: r.index)
         out = BatchOut(
             created=sum(r.status == "created" for r in results),
@@ -149,7 +148,7 @@ def triage_item(
 ) -> dict[str, Any]:
     journey = journeys.current(session)
     item = feedback.triage(
-        session, journey, feedback_id, body.stage, body.moment, body.reason, Actor.of(principal)
+        session, journey, feedback_id, body.stage, body.moment, body.reason, principal.as_actor()
     )
     session.commit()
     return feedback.to_out(item)

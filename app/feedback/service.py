@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import String, func, select
 from sqlmodel import Session
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.problems import validation_errors
@@ -102,7 +103,7 @@ def ingest(
     session: Session,
     journey: Journey | None,
     items: Sequence[tuple[int, FeedbackIn]],
-    actor: issues.Actor,
+    actor: Actor,
     *,
     now: datetime | None = None,
 ) -> list[IngestResult]:
@@ -303,7 +304,7 @@ def triage(
     stage: str,
     moment: str | None,
     reason: str | None,
-    actor: issues.Actor,
+    actor: Actor,
     *,
     method: str = "triage",
 ) -> FeedbackItem:

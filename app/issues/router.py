@@ -62,7 +62,7 @@ def transition_issue(
     principal: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),
 ) -> Any:
-    issues.transition(session, issue_id, body.to, body.reason, issues.Actor.of(principal))
+    issues.transition(session, issue_id, body.to, body.reason, principal.as_actor())
     session.commit()
     return _detail(session, issue_id)
 
@@ -75,7 +75,7 @@ def merge_issue(
     session: Session = Depends(get_session),
 ) -> Any:
     """Merges this issue into `into`; returns the issue that absorbed it."""
-    target = issues.merge(session, issue_id, body.into, body.reason, issues.Actor.of(principal))
+    target = issues.merge(session, issue_id, body.into, body.reason, principal.as_actor())
     session.commit()
     return _detail(session, target.id or body.into)
 

@@ -11,7 +11,7 @@ from sqlalchemy import String, case, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from app.auth.service import Principal
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.sql import insert_ignore, is_in, lock_rows
@@ -25,20 +25,9 @@ from app.journey.schemas import Journey
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 CUSTOMERS = IssueCustomer.__table__  # type: ignore[attr-defined]
 TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
-SYSTEM = "system"
 # Called inside transition(), in its transaction, as hook(session, issue, before, to, reason, actor):
 # other domains (sync) register here so they follow every transition whatever its entry point.
 TRANSITION_HOOKS: list[Callable[..., None]] = []
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    key_id: int | None = None
-
-    @classmethod
-    def of(cls, principal: Principal | None) -> Actor:
-        return cls(principal.actor, principal.key_id) if principal else cls(SYSTEM)
 
 
 def record_event(

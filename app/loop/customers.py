@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.settings import get_settings
 from app.core.sql import insert_ignore
 from app.feedback import service as feedback
@@ -158,7 +159,7 @@ def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: date
             session,
             issue.id,
             "customers_told",
-            issues.Actor(issues.SYSTEM),
+            SYSTEM_ACTOR,
             after={"customers": sent},
             at=now,
         )
@@ -198,12 +199,12 @@ def answer(
         occurred_at=now,
         metadata={"followup_issue": issue.id, "answer": notice.answer},
     )
-    feedback.ingest(session, journey, [(0, item)], issues.Actor("customer"), now=now)
+    feedback.ingest(session, journey, [(0, item)], Actor("customer"), now=now)
     issues.record_event(
         session,
         notice.issue_id,
         "customer_answer",
-        issues.Actor("customer"),
+        Actor("customer"),
         after={"answer": notice.answer, "notice": notice_id},
         at=now,
     )

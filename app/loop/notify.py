@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core.actor import SYSTEM_ACTOR
 from app.core.settings import get_settings
 from app.core.sql import insert_ignore
 from app.issues import service as issues
@@ -117,7 +118,7 @@ def send_reminder(
         session,
         issue.id,
         "reminder",
-        issues.Actor(issues.SYSTEM),
+        SYSTEM_ACTOR,
         after={
             "person": r.person,
             "role": r.role,

@@ -20,7 +20,6 @@ from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel, IsoDatetime
 from app.digests import build as digests
 from app.digests.render import render
-from app.issues import service as issues
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
@@ -73,7 +72,7 @@ def acknowledge(
     session: Session = Depends(get_session),
 ) -> Any:
     """The owner has it in hand: reminders so far are settled and escalation starts again."""
-    loop.acknowledge(session, journeys.current(session), issue_id, issues.Actor.of(principal), utcnow())
+    loop.acknowledge(session, journeys.current(session), issue_id, principal.as_actor(), utcnow())
     session.commit()
     return _detail(session, issue_id)
 
@@ -88,7 +87,7 @@ def snooze(
     """No reminders until `until`; the reason is recorded on the issue."""
     until: datetime = body.until
     loop.snooze(
-        session, journeys.current(session), issue_id, body.reason, until, issues.Actor.of(principal), utcnow()
+        session, journeys.current(session), issue_id, body.reason, until, principal.as_actor(), utcnow()
     )
     session.commit()
     return _detail(session, issue_id)
@@ -104,7 +103,7 @@ def confirm(
     """Confirm a shipped fix: once its verification window ended with the evidence holding, or earlier
     with a reason. 409 when the evidence says it regressed, or when a needed reason is missing."""
     reason = body.reason if body else None
-    loop.confirm(session, journeys.current(session), issue_id, reason, issues.Actor.of(principal), utcnow())
+    loop.confirm(session, journeys.current(session), issue_id, reason, principal.as_actor(), utcnow())
     session.commit()
     return _detail(session, issue_id)
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
+from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.core.sql import insert_ignore
@@ -144,7 +145,7 @@ def reassess(
                 session,
                 issue.id,
                 "priority_raised",
-                issues.Actor(issues.SYSTEM),
+                SYSTEM_ACTOR,
                 reason=result.reason,
                 before=before,
                 after={"priority": result.priority, "due_at": result.due.isoformat(), "impact": result.score},
@@ -179,7 +180,7 @@ def _active(issue: ExperienceIssue, what: str) -> None:
 
 
 def acknowledge(
-    session: Session, journey: Journey, issue_id: int, actor: issues.Actor, now: datetime
+    session: Session, journey: Journey, issue_id: int, actor: Actor, now: datetime
 ) -> ExperienceIssue:
     """The owner (or a team) has it in hand: settles the reminders so far and resets escalation; an open
     or reopened issue moves to `acknowledged`."""
@@ -201,7 +202,7 @@ def snooze(
     issue_id: int,
     reason: str,
     until: datetime,
-    actor: issues.Actor,
+    actor: Actor,
     now: datetime,
 ) -> ExperienceIssue:
     if not reason.strip():
@@ -243,7 +244,7 @@ def actions(session: Session, issue_ids: Iterable[int]) -> dict[int, list[LoopAc
 
 
 def on_transition(
-    session: Session, issue: ExperienceIssue, before: str, to: str, reason: str | None, actor: issues.Actor
+    session: Session, issue: ExperienceIssue, before: str, to: str, reason: str | None, actor: Actor
 ) -> None:
     """Transition hook: a shipped fix starts its verification window now (whatever the entry point)."""
     if to == "fix_shipped" and issue.id is not None:
@@ -264,7 +265,7 @@ def mark_shipped(session: Session, issue_id: int, at: datetime) -> None:
 
 
 def move(
-    session: Session, issue_id: int, to: str, reason: str | None, actor: issues.Actor, now: datetime
+    session: Session, issue_id: int, to: str, reason: str | None, actor: Actor, now: datetime
 ) -> ExperienceIssue:
     """`issues.service.transition` with this domain's clock (the hook above uses the wall clock)."""
     issue = issues.transition(session, issue_id, to, reason, actor)
@@ -333,7 +334,7 @@ def check_verification(
     state.verified_at = now
     state.updated_at = now
     session.add(state)
-    system = issues.Actor(issues.SYSTEM)
+    system = SYSTEM_ACTOR
     if result.outcome == "regressed":
         ids = result.new_item_ids[:MAX_EVIDENCE_IDS]
         reason = f"the fix did not hold: {'; '.join(result.reasons)} (items {', '.join(map(str, ids))})"
@@ -381,7 +382,7 @@ def confirm(
     journey: Journey,
     issue_id: int,
     reason: str | None,
-    actor: issues.Actor,
+    actor: Actor,
     now: datetime,
 ) -> ExperienceIssue:
     """The owner confirms a shipped fix: when its window ended with the evidence holding, or earlier with

@@ -15,7 +15,6 @@ from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackOut
-from app.issues.service import Actor
 from app.journey import service as journeys
 from app.routing import service as routing
 from app.routing.models import RoutingModel
@@ -65,7 +64,7 @@ def route_item(
         body.stage,
         body.moment,
         body.reason,
-        Actor.of(principal),
+        principal.as_actor(),
         method="correction",
     )
     session.commit()

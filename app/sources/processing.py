@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core.actor import Actor
 from app.core.crypto import DecryptionError
 from app.core.errors import InvalidInput
 from app.core.sql import lock_rows
@@ -32,7 +33,6 @@ from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
-from app.issues.service import Actor
 from app.journey import service as journeys
 from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage

@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from app.core.actor import Actor
 from app.core.settings import get_settings
 from app.feedback.models import FeedbackItem
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
-from app.issues.service import Actor
 from app.outbox import service as outbox
 from app.sync.models import Contribution
 from app.sync.service import source_contribution

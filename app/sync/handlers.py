@@ -15,13 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.actor import Actor
 from app.core.crypto import DecryptionError
 from app.feedback.models import FeedbackItem
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
-from app.issues.service import Actor
 from app.journey import service as journeys
 from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage

@@ -135,7 +135,7 @@ def request_contribution(
         body.team,
         integration_id=body.integration_id,
         required=body.required,
-        actor=issues.Actor.of(principal),
+        actor=principal.as_actor(),
     )
     session.commit()
     if not created:

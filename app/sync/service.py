@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.core import crypto
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.problems import validation_errors
 from app.core.sql import lock_rows
 from app.issues import service as issues
-from app.issues.service import Actor
 from app.journey.schemas import Journey
 from app.outbox import service as outbox
 from app.sync.models import Contribution, Integration
@@ -33,7 +33,7 @@ RESERVED_OPTIONS = frozenset({"base_url", "email", "api_token", "allow_private_n
 REQUESTABLE = frozenset({"open", "acknowledged", "fixing", "reopened"})
 STARTED = frozenset({"in_progress", "done"})
 CREATE_KIND = "sync.create_ticket"
-ACTOR_PREFIX = "sync:contribution:"
+ORIGIN_PREFIX = "contribution:"
 
 
 # --- integrations -------------------------------------------------------------------------------
@@ -321,12 +321,12 @@ def vendors_of(session: Session, rows: list[Contribution]) -> dict[int, str]:
 def sync_actor(contribution_id: int) -> Actor:
     """The actor of a change that came from a contribution's ticket: the outbound sync reads it back
     (see events.py) so it never echoes the change to the ticket it came from."""
-    return Actor(f"{ACTOR_PREFIX}{contribution_id}")
+    return Actor(f"sync:contribution:{contribution_id}", origin=f"{ORIGIN_PREFIX}{contribution_id}")
 
 
 def source_contribution(actor: Actor) -> int | None:
-    if actor.name.startswith(ACTOR_PREFIX):
-        tail = actor.name[len(ACTOR_PREFIX) :]
+    if actor.origin and actor.origin.startswith(ORIGIN_PREFIX):
+        tail = actor.origin[len(ORIGIN_PREFIX) :]
         return int(tail) if tail.isdigit() else None
     return None
 

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
-from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.loop import service as loop
@@ -60,10 +60,10 @@ def test_zendesk_customers_get_a_public_comment(
         ),
     ]
     with Session(engine) as session:
-        feedback.ingest(session, journeys.current(session), list(enumerate(items)), issues.Actor("t"), now=t0)
+        feedback.ingest(session, journeys.current(session), list(enumerate(items)), Actor("t"), now=t0)
         issue_id = session.execute(select(ExperienceIssue.id)).scalar_one()  # type: ignore[call-overload]
         for to in ("fixing", "fix_shipped"):
-            loop.move(session, issue_id, to, None, issues.Actor("ravi"), t0)
+            loop.move(session, issue_id, to, None, Actor("ravi"), t0)
         session.commit()
     with Session(engine) as session:
         loop.confirm(
@@ -71,7 +71,7 @@ def test_zendesk_customers_get_a_public_comment(
             journeys.current(session),
             issue_id,
             "verified on the billing run",
-            issues.Actor("ravi"),
+            Actor("ravi"),
             t0,
         )
         session.commit()

@@ -9,10 +9,10 @@ from email.message import EmailMessage
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
-from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.loop import jobs
@@ -51,7 +51,7 @@ def _ingest(
         for i in range(n)
     ]
     with Session(engine) as session:
-        feedback.ingest(session, journeys.current(session), items, issues.Actor("test"), now=now)
+        feedback.ingest(session, journeys.current(session), items, Actor("test"), now=now)
         session.commit()
 
 
@@ -81,8 +81,8 @@ def test_weekly_digests(engine: Engine, smtp: Smtp) -> None:
         bill, card = rows[0].id, rows[1].id
         assert bill is not None and card is not None
         loop.reassess(session, journeys.current(session), list(rows), t0)
-        loop.move(session, card, "fixing", None, issues.Actor("ravi"), t0)
-        loop.move(session, card, "fix_shipped", "form fixed", issues.Actor("ravi"), t0)
+        loop.move(session, card, "fixing", None, Actor("ravi"), t0)
+        loop.move(session, card, "fix_shipped", "form fixed", Actor("ravi"), t0)
         session.commit()
 
     monday = t0.date() - timedelta(days=t0.weekday())

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput
 from app.feedback import service as feedback
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
-from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey import service as journeys
 from app.loop import customers
@@ -29,7 +29,7 @@ from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_s
 
 OWNER = "ravi.menon@boxwise.example"  # owns "pay"; Asia/Kolkata
 SPONSOR = "dana.okafor@boxwise.example"  # sponsor of "pay" and CX lead
-ACTOR = issues.Actor("ravi")
+ACTOR = Actor("ravi")
 
 
 def ingest(engine: Engine, now: datetime, n: int, prefix: str, **fields: Any) -> list[int]:
@@ -50,7 +50,7 @@ def ingest(engine: Engine, now: datetime, n: int, prefix: str, **fields: Any) ->
         for i in range(n)
     ]
     with Session(engine) as session:
-        results = feedback.ingest(session, journeys.current(session), items, issues.Actor("test"), now=now)
+        results = feedback.ingest(session, journeys.current(session), items, Actor("test"), now=now)
         session.commit()
     return [r.id for r in results if r.id is not None]
 
@@ -73,7 +73,7 @@ def ingest_customers(engine: Engine, now: datetime, customers: list[dict[str, An
         for i, c in enumerate(customers)
     ]
     with Session(engine) as session:
-        feedback.ingest(session, journeys.current(session), items, issues.Actor("test"), now=now)
+        feedback.ingest(session, journeys.current(session), items, Actor("test"), now=now)
         session.commit()
 
 
