@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
-from app.core.db import make_engine
 from app.core.settings import get_settings
 
 app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
@@ -28,7 +27,9 @@ EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.ya
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    return make_engine(get_settings().database_url)
+    from app.wiring import engine_for
+
+    return engine_for(get_settings())
 
 
 @db_app.command("upgrade")
@@ -90,7 +91,7 @@ def import_feedback(
 ) -> None:
     """Import feedback from CSV. Re-running is safe: (source, external_id) never duplicates."""
     from app.core.actor import Actor
-    from app.feedback.csv_import import count_rows, import_csv
+    from app.intake.csv_import import count_rows, import_csv
 
     total = count_rows(file)
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -156,9 +157,9 @@ def demo(
     from app.core.actor import Actor
     from app.core.migrate import upgrade
     from app.demo.data import demo_items
-    from app.feedback import service as feedback
+    from app.intake import ingest as feedback
     from app.journey import service as journeys
-    from app.routing import service as routing
+    from app.routing import model_store as routing
 
     engine = _engine()
     upgrade(engine)

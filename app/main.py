@@ -16,6 +16,7 @@ from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
 from app.core.settings import Settings, get_settings
 from app.feedback.router import router as feedback_router
+from app.intake.router import router as intake_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
 from app.loop.router import public as loop_public_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ready"}
 
     app.include_router(journey_router)
+    app.include_router(intake_router)
     app.include_router(feedback_router)
     app.include_router(issues_router)
     app.include_router(outbox_router)

@@ -3,8 +3,9 @@
 from sqlmodel import SQLModel
 
 from app.auth.models import ApiKey
-from app.feedback.models import FeedbackItem, IdempotencyRecord
+from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
+from app.intake.models import IdempotencyRecord
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
 from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent

@@ -4,7 +4,12 @@ The API, `seam worker` and `seam scheduler` each import this, so no process can 
 or the hook that syncs a reopen back to Jira (a scheduler that reopened issues without it would not).
 """
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import configure_mappers
+
 from app import models
+from app.core.db import make_engine
+from app.core.settings import Settings
 from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
 from app.routing import handlers as routing_handlers
@@ -23,5 +28,11 @@ REGISTERING_MODULES = (
     sync_reconcile,
 )
 
-# Every table, so that foreign keys between domains resolve in a process that uses only some of them.
-METADATA = models.metadata
+
+def engine_for(settings: Settings) -> Engine:
+    """The database engine of a process. Every table is known (`app.models`) and every mapper resolved
+    now, so a foreign key between domains can never fail later, mid-request, in a process that happened
+    to use only some of them."""
+    assert models.metadata.tables
+    configure_mappers()
+    return make_engine(settings.database_url)

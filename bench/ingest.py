@@ -27,8 +27,8 @@ from sqlmodel import Session
 from app.auth.service import create_key
 from app.core.actor import Actor
 from app.core.settings import Settings
-from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
+from app.intake import ingest as feedback
 from app.journey import service as journeys
 from app.main import create_app
 from app.models import metadata

@@ -44,18 +44,3 @@ class FeedbackItem(SQLModel, table=True):
     ingest_batch: str | None = Field(default=None, max_length=32)
     # Staff "experience the experience" checks (source "staff"): kept apart from customer metrics.
     staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The first response to an Idempotency-Key, replayed for retries of the same request."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("api_key_id", "idem_key", name="uq_idempotency_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    api_key_id: int = Field(foreign_key="api_keys.id")
-    idem_key: str = Field(max_length=255)
-    request_hash: str = Field(max_length=64)
-    status_code: int
-    response_body: dict[str, Any] = Field(sa_type=JSONType)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -15,8 +15,8 @@ from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.sql import insert_ignore, is_in, lock_rows
+from app.feedback import store
 from app.feedback.models import FeedbackItem
-from app.feedback.placement import Decision, fingerprint
 from app.issues import lifecycle
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.issues.scores import impact, is_detractor
@@ -55,49 +55,57 @@ def record_event(
     )
 
 
-def _title(journey: Journey, d: Decision, text: str | None = None) -> str:
-    stage = journey.stage(d.stage)
-    parts = [stage.name if stage else d.stage]
-    if d.moment:
-        moment = journey.moment(d.stage, d.moment)
-        parts.append(moment.name if moment else d.moment)
-    touchpoint = d.detail.get("touchpoint")
-    if text and text.strip() and d.fingerprint != fingerprint(d.stage, d.moment, touchpoint):
-        # Grouped by what people said: the first voice names the issue better than where it was said.
-        snippet = " ".join(text.split())
+@dataclass(frozen=True)
+class Opening:
+    """What an issue is opened with: where it sits, and the fingerprint that identifies it while active."""
+
+    stage: str
+    moment: str | None
+    fingerprint: str
+    touchpoint: str | None = None
+    # When items were grouped by what they say, the first voice names the issue better than the place.
+    text: str | None = None
+
+
+def _title(journey: Journey, o: Opening) -> str:
+    stage = journey.stage(o.stage)
+    parts = [stage.name if stage else o.stage]
+    if o.moment:
+        moment = journey.moment(o.stage, o.moment)
+        parts.append(moment.name if moment else o.moment)
+    if o.text and o.text.strip():
+        snippet = " ".join(o.text.split())
         if len(snippet) > 80:
             snippet = snippet[:80].rsplit(" ", 1)[0] + "..."
         parts.append(f'"{snippet}"')
-    elif touchpoint:
-        tp = journey.touchpoint(touchpoint)
-        parts.append((tp.name if tp and tp.name else None) or touchpoint)
+    elif o.touchpoint:
+        tp = journey.touchpoint(o.touchpoint)
+        parts.append((tp.name if tp and tp.name else None) or o.touchpoint)
     return ": ".join(parts)[:300]
 
 
-def resolve_issue(
-    session: Session, journey: Journey, d: Decision, actor: Actor, *, text: str | None = None
-) -> int:
+def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) -> int:
     """The active issue for this stage and fingerprint, opened now if there is none.
 
     Concurrent first items race on the (stage, open_fingerprint) unique key, so exactly one issue opens.
     """
     find = select(col(ExperienceIssue.id)).where(
-        col(ExperienceIssue.stage) == d.stage, col(ExperienceIssue.open_fingerprint) == d.fingerprint
+        col(ExperienceIssue.stage) == o.stage, col(ExperienceIssue.open_fingerprint) == o.fingerprint
     )
     found = session.execute(find).scalar_one_or_none()
     if found is not None:
         return int(found)
-    stage = journey.stage(d.stage)
+    stage = journey.stage(o.stage)
     if stage is None:
-        raise InvalidInput(f"Unknown stage '{d.stage}'.", errors=[field_error("stage", "not in the journey")])
+        raise InvalidInput(f"Unknown stage '{o.stage}'.", errors=[field_error("stage", "not in the journey")])
     now = utcnow()
     values = {
-        "title": _title(journey, d, text),
-        "stage": d.stage,
-        "moment": d.moment,
-        "touchpoint": d.detail.get("touchpoint"),
-        "fingerprint": d.fingerprint,
-        "open_fingerprint": d.fingerprint,
+        "title": _title(journey, o),
+        "stage": o.stage,
+        "moment": o.moment,
+        "touchpoint": o.touchpoint,
+        "fingerprint": o.fingerprint,
+        "open_fingerprint": o.fingerprint,
         "status": "open",
         "owner": stage.owner,
         "item_count": 0,
@@ -116,7 +124,7 @@ def resolve_issue(
     if stage.teams:
         session.execute(TEAMS.insert(), [{"issue_id": new_id, "team": t} for t in stage.teams])
     record_event(
-        session, new_id, "created", actor, after={"status": "open", "stage": d.stage, "moment": d.moment}
+        session, new_id, "created", actor, after={"status": "open", "stage": o.stage, "moment": o.moment}
     )
     return int(new_id)
 
@@ -305,12 +313,7 @@ def merge(
                 errors=[field_error(which, "already merged")],
             )
     before = {"status": source.status, "item_count": source.item_count}
-    fi = FeedbackItem.__table__  # type: ignore[attr-defined]
-    moved = int(
-        session.execute(  # type: ignore[attr-defined]
-            update(fi).where(fi.c.issue_id == source_id).values(issue_id=into_id)
-        ).rowcount
-    )
+    moved = store.move_items(session, source_id, into_id)
     source.status = "merged"
     source.open_fingerprint = None
     source.merged_into_id = into_id

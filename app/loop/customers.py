@@ -28,9 +28,9 @@ from sqlmodel import Session
 from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.settings import get_settings
 from app.core.sql import insert_ignore
-from app.feedback import service as feedback
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
+from app.intake import ingest as feedback
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey.schemas import Journey

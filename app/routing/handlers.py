@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.journey import service as journeys
 from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage
-from app.routing import service as routing
+from app.routing import model_store as routing
 from integrations.base import PermanentError
 
 log = logging.getLogger("seam.routing")

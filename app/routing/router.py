@@ -11,14 +11,11 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core.deps import get_session
 from app.core.errors import NotFound
-from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
-from app.feedback import service as feedback
-from app.feedback.schemas import FeedbackOut
 from app.journey import service as journeys
-from app.routing import service as routing
+from app.routing import model_store as routing
 from app.routing.models import RoutingModel
-from app.routing.schemas import ModelOut, RouteIn, RulesIn, RulesOut
+from app.routing.schemas import ModelOut, RulesIn, RulesOut
 
 router = APIRouter(prefix="/api/v1", tags=["routing"], responses=PROBLEM_RESPONSES)
 
@@ -46,29 +43,6 @@ def put_rules(
     journeys.apply(session, {**row.document, "rules": body.rules}, actor=principal.actor)
     session.commit()
     return _rules(session)
-
-
-@router.post("/feedback/{feedback_id}/route", response_model=FeedbackOut, tags=["feedback"])
-def route_item(
-    feedback_id: RowId,
-    body: RouteIn,
-    principal: Principal = Depends(require("manage")),
-    session: Session = Depends(get_session),
-) -> Any:
-    """A person corrects the item's stage: it moves (with its issue membership) and trains the router."""
-    journey = journeys.current(session)
-    item = feedback.triage(
-        session,
-        journey,
-        feedback_id,
-        body.stage,
-        body.moment,
-        body.reason,
-        principal.as_actor(),
-        method="correction",
-    )
-    session.commit()
-    return feedback.to_out(item)
 
 
 def _model_out(session: Session, row: RoutingModel) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The outbox handler that turns a stored webhook delivery into feedback items, after the response.
 
 One delivery: parse -> describe -> (fetch the answers of a thin delivery) -> map -> ``FeedbackIn``
--> ``app.feedback.service.ingest`` -> mark the delivery processed, all in one transaction. The
+-> ``app.intake.ingest.ingest`` -> mark the delivery processed, all in one transaction. The
 fetch runs before that transaction opens, so no database lock is held while a vendor answers.
 
 * A delivery the mapping cannot read (``MappingError``, or an item ``FeedbackIn`` refuses) is
@@ -29,10 +29,10 @@ from app.core.actor import Actor
 from app.core.crypto import DecryptionError
 from app.core.errors import InvalidInput
 from app.core.sql import lock_rows
-from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
+from app.intake import ingest as feedback
 from app.journey import service as journeys
 from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage

@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from app.core.actor import Actor
 from app.core.clock import utcnow
-from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
+from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.loop import jobs

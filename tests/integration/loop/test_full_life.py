@@ -16,9 +16,9 @@ from sqlmodel import Session, col
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput
-from app.feedback import service as feedback
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
+from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey import service as journeys
 from app.loop import customers

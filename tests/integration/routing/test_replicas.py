@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.routing import service as routing
+from app.routing import index as routing
 from tests.support.api import example_journey
 
 _ids = itertools.count(1)

@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from app.auth.service import Principal
 from app.core.errors import InvalidInput, field_error
-from app.feedback.models import IdempotencyRecord
+from app.intake.models import IdempotencyRecord
 
 
 def body_hash(payload: Any) -> str:

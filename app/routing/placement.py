@@ -34,6 +34,11 @@ class Decision:
     method: str
     detail: dict[str, Any]
 
+    @property
+    def grouped_by_text(self) -> bool:
+        """Whether similarity or a rule chose the issue, rather than where the item was given."""
+        return self.fingerprint != fingerprint(self.stage, self.moment, self.detail.get("touchpoint"))
+
 
 def fingerprint(stage: str, moment: str | None, touchpoint: str | None) -> str:
     return f"{stage}/{moment or '-'}/{touchpoint or '-'}"

@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.actor import Actor
-from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackIn
+from app.intake import ingest as feedback
 from app.journey import service as journeys
 
 COLUMNS = (

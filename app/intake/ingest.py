@@ -1,0 +1,269 @@
+"""Feedback ingestion: every item, one or a thousand, from any entry point, goes through `ingest`.
+
+The phases, each a function below: validate, dedupe (inside the batch and against what is stored),
+route (a stage per item), group (triggers, then similarity, into issues), resolve issues (found or
+opened in a fixed order), insert (with the issues' rows locked), count (each issue's counters bumped
+once). That one path keeps counts exact under concurrency and makes a batch cost a handful of
+statements rather than a handful per item.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.core.actor import Actor
+from app.core.clock import utcnow
+from app.core.problems import validation_errors
+from app.feedback import queries, store
+from app.feedback.models import FeedbackItem
+from app.feedback.schemas import FeedbackIn, IngestResult
+from app.issues import service as issues
+from app.journey.schemas import Journey
+from app.routing import index as grouping_index
+from app.routing import model_store, placement, trigger_count
+
+
+@dataclass
+class _Row:
+    index: int
+    item: FeedbackIn
+    values: dict[str, Any]
+    decision: placement.Decision | None
+    why: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.values["source"], self.values["external_id"])
+
+
+def facts(item: FeedbackIn | FeedbackItem) -> placement.ItemFacts:
+    meta = item.metadata if isinstance(item, FeedbackIn) else item.extra
+    return placement.ItemFacts(
+        text=item.text,
+        source=item.source,
+        touchpoint=item.touchpoint,
+        persona=item.persona,
+        score=item.score,
+        scale=item.scale,
+        metadata=dict(meta or {}),
+    )
+
+
+def validate_raw(raw: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, FeedbackIn]], list[IngestResult]]:
+    good: list[tuple[int, FeedbackIn]] = []
+    bad: list[IngestResult] = []
+    for index, obj in enumerate(raw):
+        try:
+            good.append((index, FeedbackIn.model_validate(obj)))
+        except ValidationError as exc:
+            errors = [
+                {
+                    "field": f"items[{index}]" + ("." + e["field"] if e["field"] != "body" else ""),
+                    "message": e["message"],
+                }
+                for e in validation_errors(exc.errors())
+            ]
+            bad.append(IngestResult(index=index, status="rejected", errors=errors))
+    return good, bad
+
+
+def ingest(
+    session: Session,
+    journey: Journey | None,
+    items: Sequence[tuple[int, FeedbackIn]],
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+) -> list[IngestResult]:
+    now = now or utcnow()
+    rows, first_of = _dedupe_batch(items, actor, now)
+    predictor = _predictor(session, journey, [item for _, item in items])
+    for r in rows:
+        if journey is not None:
+            r.decision, r.why = placement.route(facts(r.item), journey, predictor)
+    existing = queries.lookup(session, [r.key for r in rows])
+    fresh = [r for r in rows if r.key not in existing]
+    grouper = _group(session, journey, fresh) if journey is not None and fresh else None
+    _resolve_issues(session, journey, fresh, actor)
+    inserted = store.insert_new(session, [r.values for r in fresh])
+    lost = [r.key for r in fresh if r.key not in inserted]
+    if lost:  # a concurrent request stored these first: report theirs
+        existing.update(queries.lookup(session, lost))
+    if grouper is not None:
+        grouper.stored(list(inserted.values()))
+    results = _count(session, fresh, inserted, actor)
+    return _results(items, rows, results, existing, first_of)
+
+
+def _dedupe_batch(
+    items: Sequence[tuple[int, FeedbackIn]], actor: Actor, now: datetime
+) -> tuple[list[_Row], dict[tuple[str, str], int]]:
+    """One row per (source, external_id); later repeats in the batch point at the first (by position)."""
+    rows: list[_Row] = []
+    first_of: dict[tuple[str, str], int] = {}
+    for position, (index, item) in enumerate(items):
+        external_id = item.external_id or f"seam-{uuid.uuid4()}"
+        key = (item.source, external_id)
+        if key in first_of:
+            continue
+        first_of[key] = position
+        values = {
+            "source": item.source,
+            "external_id": external_id,
+            "text": item.text,
+            "score": item.score,
+            "scale": item.scale,
+            "touchpoint": item.touchpoint,
+            "customer_ref": item.customer_ref,
+            "persona": item.persona,
+            "occurred_at": item.occurred_at or now,
+            "received_at": now,
+            "extra": item.metadata,
+            "created_by_key_id": actor.key_id,
+            "staff": item.source == store.STAFF_SOURCE,
+        }
+        rows.append(_Row(index=index, item=item, values=values, decision=None, why={}))
+    return rows, first_of
+
+
+def _predictor(
+    session: Session, journey: Journey | None, items: Sequence[FeedbackIn]
+) -> placement.Predictor | None:
+    """The learned model, asked once for every text that no touchpoint or rule places."""
+    if journey is None or not any(item.text for item in items):
+        return None
+    model = model_store.current_model(session)
+    if model is None:
+        return None
+    waiting = [i.text for i in items if i.text and placement.decide(facts(i), journey) is None]
+    return model_store.Batched(model, waiting) if waiting else None
+
+
+def _group(session: Session, journey: Journey, fresh: list[_Row]) -> grouping_index.Grouper:
+    """Moment triggers first (a customer's third contact joins that moment's issue), then similarity."""
+    candidates = [
+        trigger_count.TriggerCandidate(
+            r.index,
+            r.decision,
+            None if r.values["staff"] else r.values["customer_ref"],  # staff checks are no customer's
+            r.values["source"],
+            r.values["occurred_at"],
+        )
+        for r in fresh
+    ]
+    triggered = trigger_count.apply_triggers(session, journey, candidates)
+    with grouping_index.grouping(session, journey) as grouper:
+        for r in fresh:
+            if r.index in triggered:
+                r.decision = triggered[r.index]
+            elif r.decision is not None:
+                r.decision = grouper.group(r.decision, r.values["text"])
+    return grouper
+
+
+def placement_json(d: placement.Decision | None, why: dict[str, Any] | None = None) -> dict[str, Any]:
+    if d is None:
+        return {
+            "method": "none",
+            **(why or {"reason": "no touchpoint, rule or model placed it; waiting in triage"}),
+        }
+    return {"method": d.method, "fingerprint": d.fingerprint, **d.detail}
+
+
+def opening(d: placement.Decision, text: str | None = None) -> issues.Opening:
+    return issues.Opening(
+        stage=d.stage,
+        moment=d.moment,
+        fingerprint=d.fingerprint,
+        touchpoint=d.detail.get("touchpoint"),
+        text=text if d.grouped_by_text else None,
+    )
+
+
+def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row], actor: Actor) -> None:
+    """Finds or opens each row's issue, in a fixed order so that concurrent batches queue rather than
+    deadlock, then holds the issues' rows while items join them, so a merge cannot slip in between."""
+    first: dict[tuple[str, str], _Row] = {}
+    for r in fresh:
+        d = r.decision
+        r.values.update(
+            state="placed" if d else "triage",
+            stage=d.stage if d else None,
+            moment=d.moment if d else None,
+            placement=placement_json(d, r.why),
+            issue_id=None,
+        )
+        if d is not None:
+            first.setdefault((d.stage, d.fingerprint), r)
+    ids: dict[tuple[str, str], int] = {}
+    for key, r in sorted(first.items()):
+        assert journey is not None and r.decision is not None
+        ids[key] = issues.resolve_issue(session, journey, opening(r.decision, r.values["text"]), actor)
+    issues.lock(session, ids.values())
+    for r in fresh:
+        if r.decision is not None:
+            r.values["issue_id"] = ids[(r.decision.stage, r.decision.fingerprint)]
+
+
+def _count(
+    session: Session, fresh: list[_Row], inserted: dict[tuple[str, str], int], actor: Actor
+) -> dict[int, IngestResult]:
+    """Each issue's counters once for the batch; a fired trigger is an event on its issue."""
+    results: dict[int, IngestResult] = {}
+    deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
+    for r in fresh:
+        item_id = inserted.get(r.key)
+        if item_id is None:  # a concurrent request stored the same item first
+            continue
+        v = r.values
+        if v["issue_id"] is not None:
+            # Staff checks are evidence of the problem, but not customers' voices: they add to the item
+            # count and stay out of customers, detractors and impact.
+            staff = bool(v["staff"])
+            deltas[v["issue_id"]].add(
+                v["occurred_at"],
+                None if staff else v["score"],
+                v["scale"],
+                None if staff else v["customer_ref"],
+            )
+            trigger = v["placement"].get("grouping", {})
+            if trigger.get("method") == "trigger" and trigger.get("fired"):
+                after = {"item_id": item_id, "customer_ref": v["customer_ref"], **trigger}
+                issues.record_event(session, v["issue_id"], "trigger_fired", actor, after=after)
+        results[r.index] = IngestResult(
+            index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
+        )
+    issues.apply_deltas(session, deltas)
+    return results
+
+
+def _results(
+    items: Sequence[tuple[int, FeedbackIn]],
+    rows: list[_Row],
+    results: dict[int, IngestResult],
+    existing: dict[tuple[str, str], queries.Stored],
+    first_of: dict[tuple[str, str], int],
+) -> list[IngestResult]:
+    """One result per input, in input order; duplicates point at the stored item or their first twin."""
+    for r in rows:
+        if r.index not in results:
+            found = existing[r.key]
+            results[r.index] = IngestResult(
+                index=r.index, status="duplicate", id=found.id, issue_id=found.issue_id, state=found.state
+            )
+    for index, item in items:
+        if index in results:
+            continue
+        first = results[items[first_of[(item.source, item.external_id or "")]][0]]
+        results[index] = IngestResult(
+            index=index, status="duplicate", id=first.id, issue_id=first.issue_id, state=first.state
+        )
+    return [results[i] for i in sorted(results)]

@@ -1,0 +1,121 @@
+"""Feedback in, and people's placement decisions: parse, authenticate, call intake, commit once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from app.auth.deps import require
+from app.auth.service import Principal
+from app.core.deps import get_session
+from app.core.errors import InvalidInput, field_error
+from app.core.pagination import RowId
+from app.core.problems import PROBLEM_RESPONSES
+from app.core.settings import get_settings
+from app.feedback import queries
+from app.feedback.schemas import BatchIn, BatchOut, FeedbackIn, FeedbackOut, TriageDecision
+from app.intake import idempotency, ingest
+from app.intake.triage import triage
+from app.journey import service as journeys
+from app.routing.schemas import RouteIn
+
+router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=PROBLEM_RESPONSES)
+
+IdemKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Retries with the same key return the first response."),
+]
+
+
+@router.post(
+    "/feedback",
+    status_code=201,
+    response_model=FeedbackOut,
+    responses={200: {"model": FeedbackOut, "description": "Already stored (same source and external id)"}},
+)
+def post_feedback(
+    body: FeedbackIn,
+    idempotency_key: IdemKey = None,
+    principal: Principal = Depends(require("ingest")),
+    session: Session = Depends(get_session),
+) -> JSONResponse:
+    def work() -> tuple[int, dict[str, Any]]:
+        journey = journeys.current_or_none(session)
+        (result,) = ingest.ingest(session, journey, [(0, body)], principal.as_actor())
+        assert result.id is not None
+        item = queries.to_out(queries.get(session, result.id))
+        return (201 if result.status == "created" else 200), jsonable_encoder(item)
+
+    payload = body.model_dump(mode="json")
+    status, out = idempotency.run(session, principal, idempotency_key, payload, work)
+    return JSONResponse(out, status_code=status)
+
+
+@router.post("/feedback/batch", response_model=BatchOut)
+def post_batch(
+    body: BatchIn,
+    idempotency_key: IdemKey = None,
+    principal: Principal = Depends(require("ingest")),
+    session: Session = Depends(get_session),
+) -> JSONResponse:
+    limit = get_settings().batch_max_items
+    if len(body.items) > limit:
+        raise InvalidInput(
+            f"At most {limit} items per batch.", errors=[field_error("items", f"more than {limit}")]
+        )
+
+    def work() -> tuple[int, dict[str, Any]]:
+        good, bad = ingest.validate_raw(body.items)
+        journey = journeys.current_or_none(session)
+        results = ingest.ingest(session, journey, good, principal.as_actor()) + bad
+        results.sort(key=lambda r: r.index)
+        out = BatchOut(
+            created=sum(r.status == "created" for r in results),
+            duplicates=sum(r.status == "duplicate" for r in results),
+            rejected=len(bad),
+            results=results,
+        )
+        return 200, out.model_dump(mode="json")
+
+    status, out = idempotency.run(session, principal, idempotency_key, body.items, work)
+    return JSONResponse(out, status_code=status)
+
+
+@router.post("/triage/{feedback_id}", response_model=FeedbackOut, tags=["triage"])
+def triage_item(
+    feedback_id: RowId,
+    body: TriageDecision,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    journey = journeys.current(session)
+    item = triage(session, journey, feedback_id, body.stage, body.moment, body.reason, principal.as_actor())
+    session.commit()
+    return queries.to_out(item)
+
+
+@router.post("/feedback/{feedback_id}/route", response_model=FeedbackOut, tags=["feedback"])
+def route_item(
+    feedback_id: RowId,
+    body: RouteIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """A person corrects the item's stage: it moves (with its issue membership) and trains the router."""
+    journey = journeys.current(session)
+    item = triage(
+        session,
+        journey,
+        feedback_id,
+        body.stage,
+        body.moment,
+        body.reason,
+        principal.as_actor(),
+        method="correction",
+    )
+    session.commit()
+    return queries.to_out(item)

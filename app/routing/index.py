@@ -1,0 +1,238 @@
+"""The live grouping index: one per process, built from the open issues and then kept in step with the
+database by tailing `feedback_items` and `issue_events` by id, so replicas see each other's issues
+(see `_Tail`). A new grouping version builds a new index; existing issues keep their items."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.core.sql import is_in
+from app.feedback.models import FeedbackItem
+from app.issues.models import ExperienceIssue, IssueEvent
+from app.journey.models import JourneyVersion
+from app.journey.schemas import Journey
+from app.routing import placement
+from app.routing.grouping import GroupingIndex
+from app.routing.trigger_count import TRIGGER_PREFIX
+
+ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
+ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
+EVENTS = IssueEvent.__table__  # type: ignore[attr-defined]
+JOURNEYS = JourneyVersion.__table__  # type: ignore[attr-defined]
+# How often a process reads other replicas' changes into its index (seconds), how long a missing id may
+# still be an open transaction's, and how often the index is rebuilt whole to shed drift.
+REFRESH_S = 0.0
+GAP_WAIT_S = 60.0
+REBUILD_S = 1800.0
+# Items of one issue that make up its profile in the index (the first ones; later ones change little).
+MAX_ITEMS_PER_ISSUE = 500
+
+
+@dataclass
+class _Tail:
+    """Which rows of an id-ordered table this process has applied.
+
+    Ids are handed out before commit, so a row can become visible after rows with higher ids. Ids skipped
+    over are kept as gaps and looked up again until they appear or are older than GAP_WAIT_S (a rolled
+    back insert, or a conflict that used up a sequence value, never appears).
+    """
+
+    top: int = 0
+    gaps: dict[int, float] = field(default_factory=dict)
+
+    def saw(self, ids: Sequence[int], now: float) -> None:
+        for i in sorted(ids):
+            if i > self.top:
+                if i - self.top <= 10_000:
+                    for gap in range(self.top + 1, i):
+                        self.gaps[gap] = now
+                self.top = i
+            else:
+                self.gaps.pop(i, None)
+
+    def expire(self, now: float) -> None:
+        for gap in [g for g, at in self.gaps.items() if now - at > GAP_WAIT_S]:
+            del self.gaps[gap]
+        if len(self.gaps) > 20_000:
+            for gap in sorted(self.gaps)[: len(self.gaps) - 20_000]:
+                del self.gaps[gap]
+
+    def seen(self, item_id: int) -> bool:
+        return item_id <= self.top and item_id not in self.gaps
+
+    def where(self, session: Session, id_col: Any) -> Any:
+        fresh = id_col > self.top
+        if not self.gaps:
+            return fresh
+        return fresh | is_in(session, id_col, sorted(self.gaps), id_col.type)
+
+
+@dataclass
+class _IndexState:
+    index: GroupingIndex
+    epoch: tuple[Any, ...]
+    items: _Tail = field(default_factory=_Tail)
+    events: _Tail = field(default_factory=_Tail)
+    built_at: float = field(default_factory=time.monotonic)
+    synced_at: float = 0.0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_indexes: dict[str, _IndexState] = {}
+_indexes_lock = threading.Lock()
+_ISSUE_COLS = (ISSUES.c.id, ISSUES.c.stage, ISSUES.c.moment, ISSUES.c.fingerprint)
+
+
+def _epoch(session: Session, journey: Journey) -> tuple[Any, ...]:
+    # The first journey row tells one database's life from the next (tests empty the tables).
+    first = session.execute(
+        select(JOURNEYS.c.created_at).order_by(JOURNEYS.c.version).limit(1)
+    ).scalar_one_or_none()
+    return (first, journey.routing.grouping.version)
+
+
+def _add(index: GroupingIndex, key: str, text: str, rule_fp: str | None, where: str) -> None:
+    # An issue's profile is settled long before its thousandth item, and adding to a large profile costs
+    # in proportion to its vocabulary: past the cap only a rule fingerprint it has not seen is recorded.
+    full = key in index and index.size(key) >= MAX_ITEMS_PER_ISSUE
+    if full and (rule_fp is None or index.place("", where, rule_fp).issue_id == key):
+        return
+    index.add_item(key, text, rule_fp, stage=where)
+
+
+def _add_rows(state: _IndexState, rows: Sequence[Any]) -> None:
+    for row in rows:
+        if not row.text or not row.fingerprint or row.fingerprint.startswith(TRIGGER_PREFIX):
+            continue
+        rule_fp = (row.placement or {}).get("rule_fingerprint")
+        key = placement.index_key(row.stage, row.fingerprint)
+        _add(state.index, key, row.text, rule_fp, placement.scope(row.stage, row.moment))
+
+
+def _items_in_open_issues(session: Session) -> Any:
+    c = ITEMS.c
+    return (
+        select(c.id, c.text, c.placement, *_ISSUE_COLS[1:])
+        .join(ISSUES, ISSUES.c.id == c.issue_id)
+        .where(ISSUES.c.open_fingerprint.is_not(None), c.text.is_not(None))
+    )
+
+
+def _build(session: Session, journey: Journey, epoch: tuple[Any, ...]) -> _IndexState:
+    state = _IndexState(GroupingIndex(journey.routing.grouping), epoch)
+    now = time.monotonic()
+    state.events.saw([int(session.execute(select(func.max(EVENTS.c.id))).scalar_one_or_none() or 0)], now)
+    state.events.gaps.clear()
+    top = int(session.execute(select(func.max(ITEMS.c.id))).scalar_one_or_none() or 0)
+    rows = list(session.execute(_items_in_open_issues(session).where(ITEMS.c.id <= top).order_by(ITEMS.c.id)))
+    _add_rows(state, rows)
+    state.items.saw([top], now)
+    state.items.gaps.clear()
+    state.synced_at = now
+    return state
+
+
+def _sync(session: Session, state: _IndexState) -> None:
+    now = time.monotonic()
+    c = ITEMS.c
+    rows = list(
+        session.execute(
+            select(c.id, c.text, c.placement, *_ISSUE_COLS[1:], ISSUES.c.open_fingerprint)
+            .outerjoin(ISSUES, ISSUES.c.id == c.issue_id)
+            .where(state.items.where(session, c.id))
+            .order_by(c.id)
+        )
+    )
+    _add_rows(state, [r for r in rows if r.open_fingerprint is not None])
+    state.items.saw([r.id for r in rows], now)
+    state.items.expire(now)
+    e = EVENTS.c
+    events = list(
+        session.execute(select(e.id, e.issue_id, e.kind, e.after).where(state.events.where(session, e.id)))
+    )
+    state.events.saw([ev.id for ev in events], now)
+    state.events.expire(now)
+    touched: set[int] = set()
+    for ev in events:
+        if ev.kind in ("merged", "absorbed", "transition", "item_moved_out", "item_added"):
+            touched.add(ev.issue_id)
+    if touched:
+        _rebuild_issues(session, state, sorted(touched))
+    state.synced_at = now
+
+
+def _rebuild_issues(session: Session, state: _IndexState, issue_ids: Sequence[int]) -> None:
+    """Reads these issues' membership again: a merge, a move or a close changed it somewhere."""
+    issues = list(
+        session.execute(select(*_ISSUE_COLS, ISSUES.c.open_fingerprint).where(ISSUES.c.id.in_(issue_ids)))
+    )
+    for issue in issues:
+        state.index.close(placement.index_key(issue.stage, issue.fingerprint))
+    open_ids = [i.id for i in issues if i.open_fingerprint is not None]
+    if not open_ids:
+        return
+    c = ITEMS.c
+    rows = session.execute(_items_in_open_issues(session).where(c.issue_id.in_(open_ids)).order_by(c.id))
+    # Items this process has not read yet join when their own row is read.
+    _add_rows(state, [r for r in rows if state.items.seen(r.id)])
+
+
+class Grouper:
+    """The index for one ingest or triage: groups decisions and remembers what it added."""
+
+    def __init__(self, state: _IndexState, journey: Journey) -> None:
+        self._state = state
+        self._by_text = journey.routing.touchpoint_grouping == "similarity"
+
+    @property
+    def index(self) -> GroupingIndex:
+        return self._state.index
+
+    def group(self, d: placement.Decision, item_text: str | None) -> placement.Decision:
+        grouped = placement.group(d, item_text, self._state.index, touchpoints_by_text=self._by_text)
+        if item_text and item_text.strip():
+            # Seen at once by later items of the same batch; the stored row is skipped when read back.
+            _add(
+                self._state.index,
+                placement.index_key(grouped.stage, grouped.fingerprint),
+                item_text,
+                grouped.detail.get("rule_fingerprint"),
+                placement.scope(grouped.stage, grouped.moment),
+            )
+        return grouped
+
+    def stored(self, ids: Sequence[int]) -> None:
+        with self._state.lock:
+            self._state.items.saw(ids, time.monotonic())
+
+
+@contextmanager
+def grouping(session: Session, journey: Journey) -> Iterator[Grouper]:
+    """This process's index for the journey's grouping settings, brought up to date, held for the caller.
+
+    A new grouping version builds a new index; existing issues keep their items (nothing is regrouped).
+    """
+    url = str(session.get_bind().engine.url)
+    epoch = _epoch(session, journey)
+    with _indexes_lock:
+        state = _indexes.get(url)
+        if state is None or state.epoch != epoch or time.monotonic() - state.built_at > REBUILD_S:
+            state = _indexes[url] = _build(session, journey, epoch)
+    with state.lock:
+        if time.monotonic() - state.synced_at >= REFRESH_S:
+            _sync(session, state)
+        yield Grouper(state, journey)
+
+
+def refresh_now() -> None:
+    """Tests and tools: make the next grouping read the database at once."""
+    for state in _indexes.values():
+        state.synced_at = 0.0

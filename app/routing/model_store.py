@@ -1,0 +1,180 @@
+"""The learned stage model in the running service: trained from the journey's `examples:` and from
+confirmations (a person chose an item's stage), stored as a versioned row; each process loads the newest
+row once and caches it by version. Retraining is an outbox message, queued when enough new confirmations
+arrived, never a request's work."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.core.clock import utcnow
+from app.core.errors import InvalidInput, field_error
+from app.core.sql import insert_ignore
+from app.feedback.models import FeedbackItem
+from app.journey.schemas import Journey
+from app.outbox import service as outbox
+from app.routing.classifier import Prediction, StageModel, TrainingExample
+from app.routing.models import RoutingConfirmation, RoutingModel
+
+MODELS = RoutingModel.__table__  # type: ignore[attr-defined]
+CONFIRMATIONS = RoutingConfirmation.__table__  # type: ignore[attr-defined]
+RETRAIN_KIND = "routing.retrain"
+
+
+def training_examples(session: Session, journey: Journey) -> list[TrainingExample]:
+    """The journey's examples plus each confirmed item's latest confirmation."""
+    out: list[TrainingExample] = []
+    for stage in journey.stages:
+        out += [TrainingExample(t, stage.key) for t in stage.examples]
+        for moment in stage.moments:
+            out += [TrainingExample(t, stage.key, moment.key) for t in moment.examples]
+    c = CONFIRMATIONS.c
+    latest = select(func.max(c.id)).group_by(c.item_id).scalar_subquery()
+    rows = session.execute(select(c.text, c.stage, c.moment).where(c.id.in_(latest)).order_by(c.id))
+    for t, stage_key, moment_key in rows:
+        if journey.stage(stage_key) is None:
+            continue  # a stage since removed from the journey
+        if moment_key is not None and journey.moment(stage_key, moment_key) is None:
+            moment_key = None
+        out.append(TrainingExample(t, stage_key, moment_key))
+    return out
+
+
+def _last_confirmation(session: Session) -> int:
+    return int(session.execute(select(func.max(CONFIRMATIONS.c.id))).scalar_one_or_none() or 0)
+
+
+def train(session: Session, journey: Journey, *, actor: str) -> RoutingModel:
+    """Trains on everything confirmed so far and stores the model as the one in force."""
+    through = _last_confirmation(session)
+    examples = training_examples(session, journey)
+    stages = {e.stage for e in examples}
+    if len(stages) < 2:
+        raise InvalidInput(
+            "Too little training data: the model needs examples of at least two stages.",
+            errors=[field_error("examples", f"{len(examples)} example(s) in {len(stages)} stage(s)")],
+        )
+    started = time.perf_counter()
+    model = StageModel.train(examples)
+    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.npz"
+        model.save(path)
+        data = path.read_bytes()
+    metrics = {
+        "stages": {s: sum(e.stage == s for e in examples) for s in sorted(stages)},
+        "temperature": model.temperature,
+        "train_seconds": round(seconds, 3),
+        "bytes": len(data),
+    }
+    values = {
+        "version": model.version,
+        "created_at": utcnow(),
+        "created_by": actor,
+        "examples": len(examples),
+        "confirmations_through": through,
+        "metrics": metrics,
+        "data": data,
+    }
+    session.execute(insert_ignore(session, MODELS, ["version"]).values(**values))
+    row = session.execute(select(RoutingModel).where(col(RoutingModel.version) == model.version)).scalar_one()
+    if row.confirmations_through < through:
+        # Same data as an earlier model (e.g. a correction that changed nothing): it now covers these too.
+        row.confirmations_through = through
+        row.created_at = utcnow()
+        session.add(row)
+        session.flush()
+    _models[model.version] = model
+    return row
+
+
+def train_if_missing(session: Session, journey: Journey, *, actor: str) -> RoutingModel | None:
+    """The demo and first runs: a model from the journey's examples, unless one is in force already."""
+    row = current_row(session)
+    if row is not None or len({e.stage for e in training_examples(session, journey)}) < 2:
+        return row
+    return train(session, journey, actor=actor)
+
+
+def current_row(session: Session) -> RoutingModel | None:
+    stmt = select(RoutingModel).order_by(col(RoutingModel.created_at).desc(), col(RoutingModel.id).desc())
+    return session.execute(stmt.limit(1)).scalars().first()
+
+
+_models: dict[str, StageModel] = {}
+_models_lock = threading.Lock()
+
+
+def current_model(session: Session) -> StageModel | None:
+    """The model in force, loaded once per process per version."""
+    stmt = (
+        select(MODELS.c.id, MODELS.c.version)
+        .order_by(MODELS.c.created_at.desc(), MODELS.c.id.desc())
+        .limit(1)
+    )
+    head = session.execute(stmt).first()
+    if head is None:
+        return None
+    cached = _models.get(head.version)
+    if cached is not None:
+        return cached
+    data = session.execute(select(MODELS.c.data).where(MODELS.c.id == head.id)).scalar_one()
+    with _models_lock, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.npz"
+        path.write_bytes(data)
+        model = StageModel.load(path)
+        _models[head.version] = model
+    return model
+
+
+def waiting_confirmations(session: Session, row: RoutingModel | None) -> int:
+    since = row.confirmations_through if row else 0
+    stmt = select(func.count()).select_from(CONFIRMATIONS).where(CONFIRMATIONS.c.id > since)
+    return int(session.execute(stmt).scalar_one())
+
+
+class Batched:
+    """A batch's predictions in one call: per text, the model's cost is mostly fixed overhead (25x)."""
+
+    def __init__(self, model: StageModel, texts: Sequence[str]) -> None:
+        self._model = model
+        unique = list(dict.fromkeys(texts))
+        self._known = dict(zip(unique, model.predict_many(unique), strict=True))
+
+    def predict(self, text: str) -> Prediction:
+        found = self._known.get(text)
+        return found if found is not None else self._model.predict(text)
+
+
+def record_confirmation(
+    session: Session, journey: Journey, item: FeedbackItem, *, method: str, actor: str
+) -> None:
+    """A person chose this item's stage: keep it as training data; queue a retrain when enough piled up."""
+    if not (item.text and item.text.strip()) or item.stage is None or item.id is None:
+        return
+    session.add(
+        RoutingConfirmation(
+            item_id=item.id, text=item.text, stage=item.stage, moment=item.moment, method=method, actor=actor
+        )
+    )
+    session.flush()
+    head = session.execute(
+        select(MODELS.c.version, MODELS.c.confirmations_through)
+        .order_by(MODELS.c.created_at.desc(), MODELS.c.id.desc())
+        .limit(1)
+    ).first()
+    since = head.confirmations_through if head else 0
+    stmt = select(func.count()).select_from(CONFIRMATIONS).where(CONFIRMATIONS.c.id > since)
+    waiting = int(session.execute(stmt).scalar_one())
+    every = journey.routing.retrain_after
+    if waiting >= every:
+        # One message per batch of confirmations after a model: concurrent triages queue it once.
+        key = f"routing-retrain:{head.version if head else 'none'}:{waiting // every}"
+        outbox.enqueue(session, RETRAIN_KIND, key, {"confirmations": waiting})
