@@ -36,7 +36,7 @@ from app.digests.model import (
 from app.digests.render import AnyDigest, is_empty, render
 from app.feedback.models import FeedbackItem
 from app.issues.models import ExperienceIssue, IssueEvent
-from app.journey.schemas import Journey
+from app.journey.schemas import Journey, Stage
 from app.loop import impact, mail
 from app.loop.models import IssueAccountability
 from app.loop.verification import SCALE_RANGES
@@ -88,11 +88,22 @@ def _open_contributions(session: Session, ids: list[int]) -> list[Any]:
 
 
 def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) -> Snapshot:
-    policy = journey.accountability
     monday, start, end = covered_week(now, zone)
     snap = Snapshot(journey=journey, now=now, week_start=monday, seam_url=get_settings().public_url)
+    stages = [st.key for st in journey.stages]
+    rows = _issue_rows(session, stages)
+    contributions = _open_contributions(session, [])
+    _add_issue_lines(snap, rows, contributions, zone)
+    _add_moves(snap, session, start, end)
+    _add_contributions(snap, contributions, zone)
+    snap.trends = _trends(session, stages, monday, zone)
+    snap.verbatims = _verbatims(session, start, end)
+    return snap
+
+
+def _issue_rows(session: Session, stages: list[str]) -> list[Any]:
+    """The unmerged issues of the journey's stages, with their accountability state (if any yet)."""
     i, s = ISSUES.c, STATE.c
-    stages = {st.key: st for st in journey.stages}
     rows = session.execute(
         select(
             i.id,
@@ -109,9 +120,16 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) 
             s.due_at,
         )
         .select_from(ISSUES.outerjoin(STATE, s.issue_id == i.id))
-        .where(i.status != "merged", i.stage.in_(list(stages)))
+        .where(i.status != "merged", i.stage.in_(stages))
     )
-    contributions = _open_contributions(session, [])
+    return list(rows)
+
+
+def _add_issue_lines(snap: Snapshot, rows: list[Any], contributions: list[Any], zone: ZoneInfo) -> None:
+    """One line per issue; an issue not reassessed yet gets the priority and due date its impact implies."""
+    journey, now = snap.journey, snap.now
+    policy = journey.accountability
+    stages = {st.key: st for st in journey.stages}
     blocking: dict[int, list[str]] = defaultdict(list)
     team_names = {t.key: t.name for t in journey.teams}
     for c in contributions:
@@ -141,7 +159,10 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) 
             blocking_teams=sorted(blocking.get(r.id, [])),
         )
         snap.stage_of[r.id] = r.stage
-    # The week's moves: shipped, confirmed and reopened, by stage (last move of each kind per issue).
+
+
+def _add_moves(snap: Snapshot, session: Session, start: datetime, end: datetime) -> None:
+    """The week's moves: shipped, confirmed and reopened, by stage (last move of each kind per issue)."""
     e = EVENTS.c
     moves = session.execute(
         select(e.issue_id, e.after, e.reason)
@@ -157,6 +178,10 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) 
             bucket.append(issue_id)
         if status == "reopened" and reason:
             snap.notes[issue_id] = reason[:300]
+
+
+def _add_contributions(snap: Snapshot, contributions: list[Any], zone: ZoneInfo) -> None:
+    """Each team's open contributions to the issues in the snapshot."""
     for c in contributions:
         line = snap.lines.get(c.issue_id)
         if line is None:
@@ -173,9 +198,6 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) 
                 overdue_days=line.overdue_days,
             )
         )
-    snap.trends = _trends(session, list(stages), monday, zone)
-    snap.verbatims = _verbatims(session, start, end)
-    return snap
 
 
 def _normalised_sum() -> Any:
@@ -273,47 +295,69 @@ def _by_status(snap: Snapshot, status: str, stage: str) -> list[IssueLine]:
 
 
 def digests(snap: Snapshot) -> Iterator[Addressed]:
-    j = snap.journey
-    people = {p.id: p for p in j.people}
+    """Each stage's owner digest, then each team member's digest, then the leadership scorecards."""
+    people = {p.id: p for p in snap.journey.people}
     common: dict[str, Any] = {"week_start": snap.week_start, "seam_url": snap.seam_url}
+    by_stage = _open_by_stage(snap)
+    scores = []
+    for stage in snap.journey.stages:
+        owner = people[stage.owner]
+        recipient = Person(name=owner.name, email=str(owner.email))
+        d = _owner_digest(snap, stage, recipient, by_stage.get(stage.key, []), common)
+        yield Addressed(owner.id, str(owner.email), f"owner:{stage.key}", d)
+        scores.append(_stage_score(snap, stage, d))
+    yield from _team_digests(snap, common)
+    yield from _leadership_digests(snap, scores, common)
+
+
+def _open_by_stage(snap: Snapshot) -> dict[str, list[IssueLine]]:
     by_stage: dict[str, list[IssueLine]] = defaultdict(list)
     for issue_id, line in snap.lines.items():
         if line.status in OPEN:
             by_stage[snap.stage_of[issue_id]].append(line)
-    scores = []
-    for stage in j.stages:
-        owner = people[stage.owner]
-        open_ = sorted(by_stage.get(stage.key, []), key=lambda x: (-x.impact, x.id))
-        overdue = sorted((x for x in open_ if x.overdue_days > 0), key=lambda x: (-x.overdue_days, x.id))
-        d = OwnerDigest(
-            recipient=Person(name=owner.name, email=str(owner.email)),
-            stage_key=stage.key,
-            stage_name=stage.name,
-            open_issues=open_,
-            overdue=overdue,
-            shipped=_by_status(snap, "fix_shipped", stage.key),
-            confirmed=_by_status(snap, "confirmed", stage.key),
-            reopened=_by_status(snap, "reopened", stage.key),
-            trend=snap.trends.get(stage.key),
-            verbatims=snap.verbatims.get(stage.key, [])[:3],
-            **common,
-        )
-        yield Addressed(owner.id, str(owner.email), f"owner:{stage.key}", d)
-        scores.append(
-            StageScore(
-                stage_key=stage.key,
-                stage_name=stage.name,
-                owner=owner.name,
-                open=len(open_),
-                overdue=len(overdue),
-                shipped=len(d.shipped),
-                confirmed=len(d.confirmed),
-                reopened=len(d.reopened),
-                oldest_open_days=max((x.age_days for x in open_), default=None),
-                trend=snap.trends.get(stage.key) or Trend(label="Score, % of scale"),
-            )
-        )
-    for team in j.teams:
+    return by_stage
+
+
+def _owner_digest(
+    snap: Snapshot, stage: Stage, recipient: Person, open_lines: list[IssueLine], common: dict[str, Any]
+) -> OwnerDigest:
+    open_ = sorted(open_lines, key=lambda x: (-x.impact, x.id))
+    overdue = sorted((x for x in open_ if x.overdue_days > 0), key=lambda x: (-x.overdue_days, x.id))
+    return OwnerDigest(
+        recipient=recipient,
+        stage_key=stage.key,
+        stage_name=stage.name,
+        open_issues=open_,
+        overdue=overdue,
+        shipped=_by_status(snap, "fix_shipped", stage.key),
+        confirmed=_by_status(snap, "confirmed", stage.key),
+        reopened=_by_status(snap, "reopened", stage.key),
+        trend=snap.trends.get(stage.key),
+        verbatims=snap.verbatims.get(stage.key, [])[:3],
+        **common,
+    )
+
+
+def _stage_score(snap: Snapshot, stage: Stage, d: OwnerDigest) -> StageScore:
+    """The stage's row on the leadership scorecard, counted from its owner's digest."""
+    return StageScore(
+        stage_key=stage.key,
+        stage_name=stage.name,
+        owner=d.recipient.name,
+        open=len(d.open_issues),
+        overdue=len(d.overdue),
+        shipped=len(d.shipped),
+        confirmed=len(d.confirmed),
+        reopened=len(d.reopened),
+        oldest_open_days=max((x.age_days for x in d.open_issues), default=None),
+        trend=snap.trends.get(stage.key) or Trend(label="Score, % of scale"),
+    )
+
+
+def _team_digests(snap: Snapshot, common: dict[str, Any]) -> Iterator[Addressed]:
+    """One digest per member of each team (members not among the journey's people are skipped)."""
+    people = {p.id: p for p in snap.journey.people}
+    for team in snap.journey.teams:
         lines = sorted(snap.contributions.get(team.key, []), key=lambda c: (-c.overdue_days, c.issue.id))
         for member in team.members:
             if member not in people:
@@ -331,6 +375,14 @@ def digests(snap: Snapshot) -> Iterator[Addressed]:
                     **common,
                 ),
             )
+
+
+def _leadership_digests(
+    snap: Snapshot, scores: list[StageScore], common: dict[str, Any]
+) -> Iterator[Addressed]:
+    """The scorecard to the CX lead and to each stage sponsor, once per person."""
+    j = snap.journey
+    people = {p.id: p for p in j.people}
     leaders = [j.cx_lead] if j.cx_lead else []
     leaders += [s.sponsor for s in j.stages if s.sponsor and s.sponsor not in leaders]
     for pid in dict.fromkeys(leaders):
