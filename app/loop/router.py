@@ -24,7 +24,7 @@ from app.issues import service as issues
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
-from app.loop import customers, queries
+from app.loop import customers, fixes, queries
 from app.loop import service as loop
 from app.loop.jobs import scheduler_config
 
@@ -104,7 +104,7 @@ def confirm(
     """Confirm a shipped fix: once its verification window ended with the evidence holding, or earlier
     with a reason. 409 when the evidence says it regressed, or when a needed reason is missing."""
     reason = body.reason if body else None
-    loop.confirm(session, journeys.current(session), issue_id, reason, issues.Actor.of(principal), utcnow())
+    fixes.confirm(session, journeys.current(session), issue_id, reason, issues.Actor.of(principal), utcnow())
     session.commit()
     return _detail(session, issue_id)
 
