@@ -156,22 +156,7 @@ def confirm(
         state.shipped_at = _shipped_event_at(session, issue_id) or now
     result = evidence(session, journey, issue, state, now)
     why = (reason or "").strip()
-    if result.outcome == "regressed":
-        raise Conflict(
-            "The evidence says the fix did not hold; it cannot be confirmed.",
-            errors=[field_error("evidence", r) for r in result.reasons],
-        )
-    early = not (result.window_ended and result.outcome == "holding")
-    if early and not why:
-        detail = (
-            f"the verification window ends {result.window_end.isoformat()}"
-            if not result.window_ended
-            else "the window ended without enough evidence"
-        )
-        raise Conflict(
-            f"Confirming now needs a reason: {detail}.",
-            errors=[field_error("reason", "required to confirm before the evidence holds")],
-        )
+    early = _confirming_early(result, why)
     evidence_text = "; ".join(result.reasons)
     recorded = f"{why} (confirmed early; evidence: {evidence_text})" if early else (why or evidence_text)
     state.verification_outcome = result.outcome
@@ -190,3 +175,25 @@ def confirm(
     move(session, issue_id, "confirmed", recorded[:2000], actor, now)
     customers.notify(session, journey, issue, now)
     return issue
+
+
+def _confirming_early(result: Verification, why: str) -> bool:
+    """Whether the owner confirms before the evidence holds. Refuses a fix the evidence says regressed,
+    and an early confirmation without a reason."""
+    if result.outcome == "regressed":
+        raise Conflict(
+            "The evidence says the fix did not hold; it cannot be confirmed.",
+            errors=[field_error("evidence", r) for r in result.reasons],
+        )
+    early = not (result.window_ended and result.outcome == "holding")
+    if early and not why:
+        detail = (
+            f"the verification window ends {result.window_end.isoformat()}"
+            if not result.window_ended
+            else "the window ended without enough evidence"
+        )
+        raise Conflict(
+            f"Confirming now needs a reason: {detail}.",
+            errors=[field_error("reason", "required to confirm before the evidence holds")],
+        )
+    return early
