@@ -137,7 +137,7 @@ class Journey(_Strict):
     stages: list[Stage] = Field(min_length=1)
     touchpoints: list[Touchpoint] = Field(default_factory=list)
     personas: list[Persona] = Field(default_factory=list)
-    # SLAs, reminder cadence, escalation, quiet hours, impact scale, verification (app/loop/policy.py).
+    # SLAs, reminder cadence, escalation, quiet hours, impact scale, verification (accountability.py).
     accountability: AccountabilityPolicy = DEFAULT_POLICY
 
     @field_serializer("accountability")

@@ -15,7 +15,7 @@ from app.digests import build as digests
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.journey.schemas import Journey
-from app.loop import notify
+from app.loop import fixes, notify
 from app.loop import service as loop
 from app.loop.models import ReminderSent
 from app.loop.reminders import (
@@ -95,7 +95,7 @@ def check_fixes(session: Session, journey: Journey, now: datetime) -> dict[str, 
     for issue in list(session.execute(stmt).scalars()):
         if journey.stage(issue.stage) is None:
             continue
-        result = loop.check_verification(session, journey, issue, now)
+        result = fixes.check_verification(session, journey, issue, now)
         if result is not None:
             outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
     return outcomes

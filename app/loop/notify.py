@@ -73,46 +73,15 @@ def send_reminder(
     """Record the reminder (unique per slot and person) and queue its email; False if already sent."""
     assert issue.id is not None
     key = r.dedupe_key(issue.id)
-    stmt = (
-        insert_ignore(session, SENT, ["dedupe_key"])
-        .values(
-            issue_id=issue.id,
-            person=r.person,
-            role=r.role,
-            slot=r.slot,
-            level=r.level,
-            at=now,
-            dedupe_key=key,
-        )
-        .returning(SENT.c.id)
-    )
-    if session.execute(stmt).first() is None:
+    if not _record_sent(session, issue.id, r, key, now):
         return False
     people = {p.id: p for p in journey.people}
-    stage = journey.stage(issue.stage)
-    subject = f"[Seam] {state.priority.upper()} EI-{issue.id} {issue.title}: " + (
-        "overdue" if r.kind == "overdue" else "due"
-    )
-    rendered = mail.render(
-        "reminder",
-        subject,
-        {
-            "name": people[r.person].name if r.person in people else r.person,
-            "why": _why(r),
-            "issue": issue,
-            "stage": stage.name if stage else issue.stage,
-            "priority": state.priority,
-            "impact": f"{state.impact_score:g}",
-            "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "link": issue_url(issue.id),
-        },
-    )
     mail.queue(
         session,
         key,
         to_email=r.email,
         to_name=people[r.person].name if r.person in people else "",
-        rendered=rendered,
+        rendered=_reminder_email(journey, issue, state, r),
     )
     issues.record_event(
         session,
@@ -130,6 +99,49 @@ def send_reminder(
         at=now,
     )
     return True
+
+
+def _record_sent(session: Session, issue_id: int, r: DueReminder, key: str, now: datetime) -> bool:
+    """Insert-or-skip on the dedupe key, so a concurrent or repeated sweep sends each reminder once."""
+    stmt = (
+        insert_ignore(session, SENT, ["dedupe_key"])
+        .values(
+            issue_id=issue_id,
+            person=r.person,
+            role=r.role,
+            slot=r.slot,
+            level=r.level,
+            at=now,
+            dedupe_key=key,
+        )
+        .returning(SENT.c.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def _reminder_email(
+    journey: Journey, issue: ExperienceIssue, state: IssueAccountability, r: DueReminder
+) -> mail.Rendered:
+    assert issue.id is not None
+    people = {p.id: p for p in journey.people}
+    stage = journey.stage(issue.stage)
+    subject = f"[Seam] {state.priority.upper()} EI-{issue.id} {issue.title}: " + (
+        "overdue" if r.kind == "overdue" else "due"
+    )
+    return mail.render(
+        "reminder",
+        subject,
+        {
+            "name": people[r.person].name if r.person in people else r.person,
+            "why": _why(r),
+            "issue": issue,
+            "stage": stage.name if stage else issue.stage,
+            "priority": state.priority,
+            "impact": f"{state.impact_score:g}",
+            "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "link": issue_url(issue.id),
+        },
+    )
 
 
 def confirm_request(

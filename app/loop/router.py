@@ -23,7 +23,7 @@ from app.digests.render import render
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
-from app.loop import customers, queries
+from app.loop import customers, fixes, queries
 from app.loop import service as loop
 from app.loop.jobs import scheduler_config
 
@@ -103,7 +103,7 @@ def confirm(
     """Confirm a shipped fix: once its verification window ended with the evidence holding, or earlier
     with a reason. 409 when the evidence says it regressed, or when a needed reason is missing."""
     reason = body.reason if body else None
-    loop.confirm(session, journeys.current(session), issue_id, reason, principal.as_actor(), utcnow())
+    fixes.confirm(session, journeys.current(session), issue_id, reason, principal.as_actor(), utcnow())
     session.commit()
     return _detail(session, issue_id)
 

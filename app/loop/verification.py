@@ -130,18 +130,38 @@ def verify(
         (i for i in items if shipped_at <= i.received_at < upto), key=lambda i: (i.received_at, str(i.id))
     )
     rate = _rate(len(before_items), len(during_items), rules)
+    score = _score(
+        _normalised(moment_scores, since, shipped_at), _normalised(moment_scores, shipped_at, upto), rules
+    )
+    outcome, reasons = _outcome(rate, score, span, rules)
+    return Verification(
+        outcome=outcome,
+        reasons=reasons,
+        window_start=shipped_at,
+        window_end=window_end,
+        window_ended=now >= window_end,
+        compared=span,
+        rate=rate,
+        score=score,
+        new_item_ids=[i.id for i in during_items] if outcome == "regressed" else [],
+    )
 
-    def norm(lo: datetime, hi: datetime) -> list[float]:
-        out = []
-        for s in moment_scores:
-            if lo <= s.received_at < hi:
-                value = normalise(s.score, s.scale)
-                if value is not None:
-                    out.append(value)
-        return out
 
-    score = _score(norm(since, shipped_at), norm(shipped_at, upto), rules)
+def _normalised(moment_scores: Sequence[MomentScore], lo: datetime, hi: datetime) -> list[float]:
+    """The scores received in [lo, hi), each as a share of its scale (unknown scales left out)."""
+    out = []
+    for s in moment_scores:
+        if lo <= s.received_at < hi:
+            value = normalise(s.score, s.scale)
+            if value is not None:
+                out.append(value)
+    return out
 
+
+def _outcome(
+    rate: RateEvidence, score: ScoreEvidence, span: timedelta, rules: VerificationRules
+) -> tuple[Outcome, list[str]]:
+    """The verdict, and the sentences that give the evidence for it."""
     reasons = []
     if rate.regressed:
         reasons.append(
@@ -167,17 +187,7 @@ def verify(
             f"too little evidence: {rate.before} items before the fix (need {rules.min_baseline_items}), "
             f"{score.before_n}/{score.during_n} scores (need {rules.min_scores} each side)"
         )
-    return Verification(
-        outcome=outcome,
-        reasons=reasons,
-        window_start=shipped_at,
-        window_end=window_end,
-        window_ended=now >= window_end,
-        compared=span,
-        rate=rate,
-        score=score,
-        new_item_ids=[i.id for i in during_items] if outcome == "regressed" else [],
-    )
+    return outcome, reasons
 
 
 def _human(span: timedelta) -> str:

@@ -109,6 +109,24 @@ def resolve_draft(
     view: Any, mapping: FieldMapping, *, source: str, metadata: Mapping[str, Any] | None = None
 ) -> FeedbackDraft:
     """Apply ``mapping`` to ``view`` (a parsed payload, possibly normalised by the vendor module)."""
+    found = _read_texts(view, mapping)
+    external_id, occurred_at = _read_identity(view, mapping)
+    meta = _read_metadata(view, mapping, metadata)
+    score, scale = _read_score(view, mapping, meta)
+    _check_present(mapping, found, score, meta)
+    return FeedbackDraft(
+        source=source,
+        external_id=external_id,
+        score=score,
+        scale=scale if score is not None else None,
+        occurred_at=occurred_at,
+        metadata=meta,
+        kind=mapping.kind,
+        **found,
+    )
+
+
+def _read_texts(view: Any, mapping: FieldMapping) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in ("customer_ref", "customer_email", "persona", "touchpoint", "text"):
         raw, at = _read(view, name, getattr(mapping, name))
@@ -118,7 +136,11 @@ def resolve_draft(
         if name == "customer_email" and value is not None and "@" not in value:
             raise MappingError(at, "customer_email: not an email address")
         found[name] = value
+    return found
 
+
+def _read_identity(view: Any, mapping: FieldMapping) -> tuple[str, datetime]:
+    """The vendor's id and the time of the feedback; both are required whatever the mapping says."""
     raw_id, id_at = _read(view, "external_id", mapping.external_id)
     external_id = _as_str(raw_id, "external_id", id_at)
     if external_id is None:
@@ -126,14 +148,20 @@ def resolve_draft(
     raw_time, time_at = _read(view, "occurred_at", mapping.occurred_at)
     if raw_time is None:
         raise MappingError(time_at, "occurred_at: missing")
-    occurred_at = parse_time(raw_time, "occurred_at", time_at)
+    return external_id, parse_time(raw_time, "occurred_at", time_at)
 
+
+def _read_metadata(view: Any, mapping: FieldMapping, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     meta: dict[str, Any] = dict(metadata or {})
     for name, paths in mapping.metadata.items():
         value, _ = _read(view, f"metadata.{name}", paths)
         if value is not None:
             meta[name] = value
+    return meta
 
+
+def _read_score(view: Any, mapping: FieldMapping, meta: dict[str, Any]) -> tuple[float | None, Scale | None]:
+    """The score on its scale; a score with no tracked scale goes to ``meta`` as ``unscaled_score``."""
     score: float | None = None
     scale: Scale | None = None
     raw_score, score_at = _read(view, "score", mapping.score)
@@ -147,7 +175,13 @@ def resolve_draft(
             score = number
         else:
             meta["unscaled_score"] = number
+    return score, scale
 
+
+def _check_present(
+    mapping: FieldMapping, found: dict[str, Any], score: float | None, meta: dict[str, Any]
+) -> None:
+    """The fields the mapping requires are there, and a feedback item says something (text or score)."""
     for name in mapping.require:
         present = score if name in ("score", "scale") else found.get(name, True)
         if present is None:
@@ -161,17 +195,6 @@ def resolve_draft(
     ):
         where = " | ".join((*(mapping.text or ()), *(mapping.score or ()))) or "text | score"
         raise MappingError(where, "text, score: neither found; the mapping does not fit this payload")
-
-    return FeedbackDraft(
-        source=source,
-        external_id=external_id,
-        score=score,
-        scale=scale if score is not None else None,
-        occurred_at=occurred_at,
-        metadata=meta,
-        kind=mapping.kind,
-        **found,
-    )
 
 
 # --- helpers shared by the vendor modules ----------------------------------------------------

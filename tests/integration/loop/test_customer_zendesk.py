@@ -15,6 +15,7 @@ from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
+from app.loop import fixes
 from app.loop import service as loop
 from tests.fakes.fixtures import zendesk_fake  # noqa: F401
 from tests.fakes.zendesk import ZendeskStandIn
@@ -66,7 +67,7 @@ def test_zendesk_customers_get_a_public_comment(
             loop.move(session, issue_id, to, None, Actor("ravi"), t0)
         session.commit()
     with Session(engine) as session:
-        loop.confirm(
+        fixes.confirm(
             session,
             journeys.current(session),
             issue_id,

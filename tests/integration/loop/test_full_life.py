@@ -21,7 +21,7 @@ from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey import service as journeys
-from app.loop import customers
+from app.loop import customers, fixes
 from app.loop import service as loop
 from app.loop.models import CustomerNotice, IssueAccountability
 from app.main import create_app
@@ -183,7 +183,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     back = ingest(engine, shipped + timedelta(hours=2), 3, "back")
     assert len(back) == 3
     with pytest.raises(Conflict):  # the owner cannot confirm against the evidence
-        with_session(engine, loop.confirm, issue_id, "looks fine to me", ACTOR, shipped + timedelta(hours=5))
+        with_session(engine, fixes.confirm, issue_id, "looks fine to me", ACTOR, shipped + timedelta(hours=5))
     tick(engine, "loop.verification", shipped + timedelta(hours=6))
     assert status(engine, issue_id) == "reopened"
     (verification,) = events(engine, issue_id, "verification")
@@ -199,7 +199,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         loop.move(session, issue_id, "fix_shipped", "second fix", ACTOR, second)
         session.commit()
     with pytest.raises(Conflict) as early:  # before the window ended, only with a reason
-        with_session(engine, loop.confirm, issue_id, None, ACTOR, second + timedelta(days=1))
+        with_session(engine, fixes.confirm, issue_id, None, ACTOR, second + timedelta(days=1))
     assert "reason" in str(early.value.detail)
     tick(engine, "loop.verification", second + timedelta(days=1))
     assert status(engine, issue_id) == "fix_shipped"
@@ -211,7 +211,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     assert len(asks) == 1
 
     # Confirmed by the owner with the evidence holding; reminders stay stopped.
-    with_session(engine, loop.confirm, issue_id, None, ACTOR, ended + timedelta(hours=2))
+    with_session(engine, fixes.confirm, issue_id, None, ACTOR, ended + timedelta(hours=2))
     assert status(engine, issue_id) == "confirmed"
     (confirmation,) = events(engine, issue_id, "confirmation")
     assert confirmation.after["early"] is False and confirmation.after["outcome"] == "holding"
