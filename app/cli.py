@@ -27,9 +27,9 @@ EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.ya
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from app.wiring import engine_for
+    from app.wiring import start_process
 
-    return engine_for(get_settings())
+    return start_process(get_settings())
 
 
 @db_app.command("upgrade")
@@ -134,14 +134,14 @@ def worker(
     import signal
     import threading
 
-    import app.wiring  # noqa: F401  (registers every outbox handler)
     from app.outbox.worker import run_forever
+    from app.wiring import HANDLERS
 
     settings = get_settings()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    asyncio.run(run_forever(_engine(), settings, stop, poll_s=poll))
+    asyncio.run(run_forever(_engine(), settings, stop, HANDLERS, poll_s=poll))
 
 
 @app.command("demo")
@@ -194,11 +194,12 @@ def scheduler() -> None:
     import signal
     import threading
 
-    import app.wiring  # noqa: F401  (registers every job, and the hook that syncs reopens to Jira)
-    from app.loop.jobs import scheduler_config
+    from app.scheduler.registry import scheduler_config
     from app.scheduler.runner import build_scheduler
+    from app.wiring import JOBS
 
-    runner = build_scheduler(_engine(), scheduler_config())
+    settings = get_settings()
+    runner = build_scheduler(_engine(), settings, scheduler_config(settings), JOBS)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -219,14 +220,14 @@ def digest_preview(
     from app.digests import build as digests
     from app.digests.render import render
     from app.journey import service as journeys
-    from app.loop.jobs import scheduler_config
+    from app.scheduler.registry import scheduler_config
 
     with Session(_engine()) as session:
         journey = journeys.current_or_none(session)
         if journey is None:
             err.print("[red]no journey applied yet[/red]")
             raise typer.Exit(1)
-        found = digests.preview(session, journey, to, utcnow(), scheduler_config().zone)
+        found = digests.preview(session, journey, to, utcnow(), scheduler_config(get_settings()).zone)
     found = [a for a in found if kind is None or a.digest.kind == kind]
     if not found:
         err.print(f"[red]nobody in the journey gets a{' ' + kind if kind else ''} digest at {to}[/red]")

@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from app import wiring as _wiring  # noqa: F401  (registers every handler, job and issue hook)
+from app import wiring
 from app.core import logsafety, problems
 from app.core.body_limit import BodyLimitMiddleware
-from app.core.db import make_engine
 from app.core.settings import Settings, get_settings
+from app.digests.router import router as digests_router
 from app.feedback.router import router as feedback_router
 from app.intake.router import router as intake_router
 from app.issues.router import router as issues_router
@@ -37,7 +37,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = InProcessWorker(app.state.engine, settings) if settings.runs_inprocess_worker else None
+        worker = (
+            InProcessWorker(app.state.engine, settings, wiring.HANDLERS)
+            if settings.runs_inprocess_worker
+            else None
+        )
         if worker:
             worker.start()
         try:
@@ -54,7 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     logsafety.install()
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = wiring.start_process(settings, engine)
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(outbox_router)
     app.include_router(routing_router)
     app.include_router(loop_router)
+    app.include_router(digests_router)
     app.include_router(loop_public_router)
     app.include_router(sources_router)
     app.include_router(sources_webhooks_router)

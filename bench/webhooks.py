@@ -149,6 +149,7 @@ def _wait_up(base: str) -> None:
 
 
 def bench(db: str, n: int, concurrency: int, repeat: int, drain: bool) -> dict[str, Any]:
+    from app import wiring
     from app.core.settings import Settings
     from app.outbox.worker import run_once
     from app.sources import processing as _processing  # noqa: F401  (registers the outbox handler)
@@ -204,7 +205,7 @@ def bench(db: str, n: int, concurrency: int, repeat: int, drain: bool) -> dict[s
         items, drain_rate = None, None
         if drain:
             t0 = time.perf_counter()
-            while asyncio.run(run_once(engine, settings, "bench", limit=100)):
+            while asyncio.run(run_once(engine, settings, "bench", wiring.HANDLERS, limit=100)):
                 pass
             drain_s = time.perf_counter() - t0
             with Session(engine) as s:

@@ -7,8 +7,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from app.core.settings import get_settings
-
 
 def normalize_url(url: str) -> str:
     """Plain postgresql:// URLs are taken to mean psycopg 3, the driver we ship."""
@@ -36,13 +34,13 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
+    """SQLite gets its pragmas; PostgreSQL a pool of `pool_size` connections (plus as many overflow)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _sqlite_setup(engine)
         return engine
-    settings = get_settings()
-    kwargs.setdefault("pool_size", settings.db_pool_size)
-    kwargs.setdefault("max_overflow", settings.db_pool_size)
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("max_overflow", pool_size)
     return create_engine(url, pool_pre_ping=True, **kwargs)

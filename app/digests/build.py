@@ -29,7 +29,7 @@ from app.digests.model import (
 from app.digests.render import AnyDigest, is_empty, render
 from app.digests.week import OPEN, Snapshot, snapshot
 from app.journey.schemas import Journey, Stage
-from app.loop import mail
+from app.notify import messages
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo)
             continue
         key = f"digest:{a.key}:{a.person}:{iso_week(snap.week_start)}"
         queued += int(
-            mail.queue(
+            messages.queue(
                 session, key, to_email=a.email, to_name=a.digest.recipient.name, rendered=render(a.digest)
             )
         )

@@ -3,22 +3,17 @@ into an email. Nothing here reads the database."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.notify.messages import one_line
+
 Priority = Literal["p1", "p2", "p3", "p4"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_VERBATIM = 400
-
-
-def one_line(value: str) -> str:
-    """Collapse every run of whitespace (CR/LF included) to one space: safe in subjects and cells."""
-    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 class _Model(BaseModel):

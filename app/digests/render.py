@@ -13,14 +13,7 @@ would leak who opened the mail. Every figure a chart shows is also printed as te
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from app.digests.model import (
     IssueLine,
@@ -28,10 +21,11 @@ from app.digests.model import (
     OwnerDigest,
     TeamDigest,
     Trend,
-    one_line,
 )
+from app.notify import templates
+from app.notify.messages import Rendered, one_line
+from app.notify.templates import fmt_day, fmt_num
 
-TEMPLATES = Path(__file__).parent / "templates"
 PRIORITY_COLORS = {"p1": "#b42318", "p2": "#c4570d", "p3": "#3e7cb1", "p4": "#697586"}
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("under a week", 0, 7),
@@ -45,32 +39,7 @@ _TEXT_SPARK = "▁▂▃▄▅▆▇█"
 AnyDigest = OwnerDigest | TeamDigest | LeadershipDigest
 
 
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    html: str
-    text: str
-
-
 # --- helpers the templates call -----------------------------------------------------------------
-
-
-def fmt_num(value: float | int | None) -> str:
-    if value is None:
-        return "n/a"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.1f}"
-
-
-def fmt_signed(value: float | None) -> str:
-    if value is None:
-        return ""
-    return ("+" if value >= 0 else "-") + fmt_num(abs(value))
-
-
-def fmt_day(value: date | None) -> str:
-    return "not set" if value is None else f"{value:%-d %b}"
 
 
 def pct(value: float, top: float) -> int:
@@ -122,27 +91,16 @@ def text_spark(trend: Trend) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,  # every template, .txt.j2 included
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(num=fmt_num, signed=fmt_signed, day=fmt_day)
-    env.globals.update(
-        pct=pct,
-        max_impact=max_impact,
-        age_buckets=age_buckets,
-        spark_bars=spark_bars,
-        text_bar=text_bar,
-        text_spark=text_spark,
-        priority_colors=PRIORITY_COLORS,
-    )
-    return env
+# What the digest templates call, beside the filters every message template has.
+HELPERS = {
+    "pct": pct,
+    "max_impact": max_impact,
+    "age_buckets": age_buckets,
+    "spark_bars": spark_bars,
+    "text_bar": text_bar,
+    "text_spark": text_spark,
+    "priority_colors": PRIORITY_COLORS,
+}
 
 
 # --- the public face ----------------------------------------------------------------------------
@@ -176,12 +134,9 @@ def is_empty(digest: AnyDigest) -> bool:
 
 
 def render(digest: AnyDigest) -> Rendered:
-    env = environment()
-    title = subject(digest)
-    context = {"d": digest, "seam_url": digest.seam_url, "subject": title}
-    html_part = env.get_template(f"{digest.kind}.html.j2").render(context)
-    text_part = html.unescape(env.get_template(f"{digest.kind}.txt.j2").render(context))
-    return Rendered(subject=title, html=html_part, text=_tidy_text(text_part))
+    context = {"d": digest, "seam_url": digest.seam_url, **HELPERS}
+    parts = templates.render(digest.kind, subject(digest), context)
+    return Rendered(subject=parts.subject, html=parts.html, text=_tidy_text(parts.text))
 
 
 def _tidy_text(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.sql import insert_ignore, is_in, lock_rows
 from app.feedback import store
 from app.feedback.models import FeedbackItem
-from app.issues import lifecycle
+from app.issues import lifecycle, reactions
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.issues.scores import impact, is_detractor
 from app.journey.schemas import Journey
@@ -25,9 +25,6 @@ from app.journey.schemas import Journey
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 CUSTOMERS = IssueCustomer.__table__  # type: ignore[attr-defined]
 TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
-# Called inside transition(), in its transaction, as hook(session, issue, before, to, reason, actor):
-# other domains (sync) register here so they follow every transition whatever its entry point.
-TRANSITION_HOOKS: list[Callable[..., None]] = []
 
 
 def record_event(
@@ -253,7 +250,17 @@ def teams_of(session: Session, issue_ids: Sequence[int]) -> dict[int, list[str]]
     return out
 
 
-def transition(session: Session, issue_id: int, to: str, reason: str | None, actor: Actor) -> ExperienceIssue:
+def transition(
+    session: Session,
+    issue_id: int,
+    to: str,
+    reason: str | None,
+    actor: Actor,
+    *,
+    at: datetime | None = None,
+) -> ExperienceIssue:
+    """Moves the issue, records the event, and runs every installed reaction in the same transaction,
+    whatever the entry point (a person, a ticket's webhook, a scheduled check)."""
     lock(session, [issue_id])
     issue = get(session, issue_id)
     session.refresh(issue)
@@ -277,7 +284,8 @@ def transition(session: Session, issue_id: int, to: str, reason: str | None, act
     issue.status = to
     # Closing frees the fingerprint, so the same problem seen later opens a fresh issue.
     issue.open_fingerprint = issue.fingerprint if to in lifecycle.ACTIVE else None
-    issue.updated_at = utcnow()
+    at = at or utcnow()
+    issue.updated_at = at
     session.add(issue)
     try:
         session.flush()
@@ -288,10 +296,18 @@ def transition(session: Session, issue_id: int, to: str, reason: str | None, act
             errors=[field_error("to", "an active issue with this fingerprint exists")],
         ) from exc
     record_event(
-        session, issue_id, "transition", actor, reason=reason, before={"status": before}, after={"status": to}
+        session,
+        issue_id,
+        "transition",
+        actor,
+        reason=reason,
+        before={"status": before},
+        after={"status": to},
+        at=at,
     )
-    for hook in TRANSITION_HOOKS:
-        hook(session, issue, before, to, reason, actor)
+    change = reactions.Transition(before=before, to=to, reason=reason, actor=actor, at=at)
+    for react in reactions.installed():
+        react(session, issue, change)
     return issue
 
 

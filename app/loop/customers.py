@@ -34,8 +34,8 @@ from app.intake import ingest as feedback
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey.schemas import Journey
-from app.loop import mail
 from app.loop.models import CustomerNotice
+from app.notify import messages, templates
 from app.outbox import service as outbox
 
 NOTICES = CustomerNotice.__table__  # type: ignore[attr-defined]
@@ -133,7 +133,7 @@ def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: date
         if notice_id is None:
             continue  # told already, for an earlier confirmation
         token = token_for(int(notice_id))
-        rendered = mail.render(
+        rendered = templates.render(
             f"notice_{issue.stage}",
             f"We fixed {moment.name if moment else (stage.name if stage else 'it')}: did it work for you?",
             {
@@ -152,7 +152,7 @@ def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: date
             }
             outbox.enqueue(session, ZENDESK_KIND, f"notice:{notice_id}", payload)
         else:
-            mail.queue(session, f"notice:{notice_id}", to_email=address, to_name="", rendered=rendered)
+            messages.queue(session, f"notice:{notice_id}", to_email=address, to_name="", rendered=rendered)
         sent += 1
     if sent:
         issues.record_event(

@@ -7,11 +7,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.core.settings import get_settings
-from app.digests import build as digests
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.journey.schemas import Journey
@@ -27,16 +25,9 @@ from app.loop.reminders import (
     chain_for,
     due_reminders,
 )
-from app.scheduler.registry import Every, SchedulerConfig, scheduled, weekly_digest
+from app.scheduler.registry import JobRun
 
 log = logging.getLogger("seam.loop")
-
-
-def scheduler_config() -> SchedulerConfig:
-    s = get_settings()
-    return SchedulerConfig(
-        timezone=s.scheduler_timezone, digest_weekday=s.digest_weekday, digest_hour=s.digest_hour
-    )
 
 
 def _journey(session: Session) -> Journey | None:
@@ -101,9 +92,9 @@ def check_fixes(session: Session, journey: Journey, now: datetime) -> dict[str, 
     return outcomes
 
 
-@scheduled("loop.reminders", lambda cfg: Every(cfg.reminder_every))
-def reminders_job(engine: Engine, now: datetime) -> None:
-    with Session(engine) as session:
+def reminders_job(run: JobRun) -> None:
+    now = run.now
+    with Session(run.engine) as session:
         journey = _journey(session)
         if journey is None:
             return
@@ -113,9 +104,9 @@ def reminders_job(engine: Engine, now: datetime) -> None:
         log.info("queued %d reminders", n)
 
 
-@scheduled("loop.verification", lambda cfg: Every(cfg.verification_every))
-def verification_job(engine: Engine, now: datetime) -> None:
-    with Session(engine) as session:
+def verification_job(run: JobRun) -> None:
+    now = run.now
+    with Session(run.engine) as session:
         journey = _journey(session)
         if journey is None:
             return
@@ -123,14 +114,3 @@ def verification_job(engine: Engine, now: datetime) -> None:
         session.commit()
     if outcomes:
         log.info("verified shipped fixes: %s", outcomes)
-
-
-@scheduled("loop.digests", weekly_digest)
-def digests_job(engine: Engine, now: datetime) -> None:
-    with Session(engine) as session:
-        journey = _journey(session)
-        if journey is None:
-            return
-        queued = digests.queue_all(session, journey, now, scheduler_config().zone)
-        session.commit()
-    log.info("queued %d weekly digests", queued)

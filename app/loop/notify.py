@@ -16,10 +16,10 @@ from app.core.sql import insert_ignore
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey.schemas import Journey
-from app.loop import mail
 from app.loop.models import IssueAccountability, ReminderSent
 from app.loop.reminders import DueReminder
 from app.loop.verification import Verification
+from app.notify import messages, templates
 
 SENT = ReminderSent.__table__  # type: ignore[attr-defined]
 OPEN_CONTRIBUTION = ("requested", "open", "in_progress")
@@ -76,7 +76,7 @@ def send_reminder(
     if not _record_sent(session, issue.id, r, key, now):
         return False
     people = {p.id: p for p in journey.people}
-    mail.queue(
+    messages.queue(
         session,
         key,
         to_email=r.email,
@@ -121,14 +121,14 @@ def _record_sent(session: Session, issue_id: int, r: DueReminder, key: str, now:
 
 def _reminder_email(
     journey: Journey, issue: ExperienceIssue, state: IssueAccountability, r: DueReminder
-) -> mail.Rendered:
+) -> messages.Rendered:
     assert issue.id is not None
     people = {p.id: p for p in journey.people}
     stage = journey.stage(issue.stage)
     subject = f"[Seam] {state.priority.upper()} EI-{issue.id} {issue.title}: " + (
         "overdue" if r.kind == "overdue" else "due"
     )
-    return mail.render(
+    return templates.render(
         "reminder",
         subject,
         {
@@ -152,10 +152,10 @@ def confirm_request(
     owner = next((p for p in journey.people if stage and p.id == stage.owner), None)
     if owner is None:
         return
-    rendered = mail.render(
+    rendered = templates.render(
         "confirm_request",
         f"[Seam] EI-{issue.id} {issue.title}: the fix is holding, please confirm",
         {"name": owner.name, "issue": issue, "reasons": result.reasons, "link": issue_url(issue.id)},
     )
     key = f"confirm-request:{issue.id}:{result.window_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-    mail.queue(session, key, to_email=str(owner.email), to_name=owner.name, rendered=rendered)
+    messages.queue(session, key, to_email=str(owner.email), to_name=owner.name, rendered=rendered)

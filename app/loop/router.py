@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -14,18 +14,14 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core.clock import utcnow
 from app.core.deps import get_session
-from app.core.errors import NotFound
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel, IsoDatetime
-from app.digests import build as digests
-from app.digests.render import render
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
 from app.loop import customers, fixes, queries
 from app.loop import service as loop
-from app.loop.jobs import scheduler_config
 
 router = APIRouter(prefix="/api/v1", tags=["loop"], responses=PROBLEM_RESPONSES)
 public = APIRouter(tags=["loop"])
@@ -106,22 +102,6 @@ def confirm(
     fixes.confirm(session, journeys.current(session), issue_id, reason, principal.as_actor(), utcnow())
     session.commit()
     return _detail(session, issue_id)
-
-
-@router.get("/digests/preview", response_class=HTMLResponse, responses={200: {"content": {"text/html": {}}}})
-def digest_preview(
-    to: Annotated[str, Query(min_length=3, max_length=320)],
-    kind: Literal["owner", "team", "leadership"] | None = None,
-    _: Principal = Depends(require("manage")),
-    session: Session = Depends(get_session),
-) -> HTMLResponse:
-    """The HTML of the weekly digest this address would get for the last full week (the first of its
-    digests, or the first of `kind`)."""
-    found = digests.preview(session, journeys.current(session), to, utcnow(), scheduler_config().zone)
-    found = [a for a in found if kind is None or a.digest.kind == kind]
-    if not found:
-        raise NotFound("Nobody in the journey gets a digest at this address.")
-    return HTMLResponse(render(found[0].digest).html)
 
 
 _PAGE = (

@@ -19,12 +19,12 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
 from app.core.actor import SYSTEM_ACTOR, Actor
-from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.core.sql import insert_ignore
 from app.feedback.models import FeedbackItem
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
+from app.issues.reactions import Transition
 from app.issues.scores import THRESHOLDS
 from app.journey.accountability import Priority
 from app.journey.schemas import Journey
@@ -241,12 +241,10 @@ def actions(session: Session, issue_ids: Iterable[int]) -> dict[int, list[LoopAc
 # --- shipping (verification, reopening and confirming: app.loop.fixes) ----------------------------
 
 
-def on_transition(
-    session: Session, issue: ExperienceIssue, before: str, to: str, reason: str | None, actor: Actor
-) -> None:
-    """Transition hook: a shipped fix starts its verification window now (whatever the entry point)."""
-    if to == "fix_shipped" and issue.id is not None:
-        mark_shipped(session, issue.id, utcnow())
+def on_transition(session: Session, issue: ExperienceIssue, change: Transition) -> None:
+    """A shipped fix starts its verification window when it shipped (whatever the entry point)."""
+    if change.to == "fix_shipped" and issue.id is not None:
+        mark_shipped(session, issue.id, change.at)
 
 
 def mark_shipped(session: Session, issue_id: int, at: datetime) -> None:
@@ -265,18 +263,5 @@ def mark_shipped(session: Session, issue_id: int, at: datetime) -> None:
 def move(
     session: Session, issue_id: int, to: str, reason: str | None, actor: Actor, now: datetime
 ) -> ExperienceIssue:
-    """`issues.service.transition` with this domain's clock (the hook above uses the wall clock)."""
-    issue = issues.transition(session, issue_id, to, reason, actor)
-    if to == "fix_shipped":
-        session.flush()
-        mark_shipped(session, issue_id, now)
-    return issue
-
-
-def register() -> None:
-    hooks: list[Any] | None = getattr(issues, "TRANSITION_HOOKS", None)
-    if hooks is not None and on_transition not in hooks:
-        hooks.append(on_transition)
-
-
-register()
+    """`issues.service.transition` at this domain's clock."""
+    return issues.transition(session, issue_id, to, reason, actor, at=now)

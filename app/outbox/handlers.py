@@ -1,8 +1,9 @@
-"""Which function delivers which kind of outbox message. Domains register theirs here."""
+"""What a handler of an outbox message is given, and its shape. Which handler serves which kind is
+listed in the composition root (`app.wiring.HANDLERS`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,14 +22,4 @@ class JobContext:
 
 
 Handler = Callable[[JobContext, OutboxMessage], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        if kind in HANDLERS and HANDLERS[kind] is not fn:
-            raise ValueError(f"two handlers for outbox kind '{kind}'")
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
+Handlers = Mapping[str, Handler]

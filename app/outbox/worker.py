@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.core.clock import utcnow
 from app.core.settings import Settings
 from app.outbox import service
-from app.outbox.handlers import HANDLERS, JobContext
+from app.outbox.handlers import Handlers, JobContext
 from integrations.base import PermanentError, RetryableError
 
 log = logging.getLogger("seam.outbox")
@@ -31,6 +31,7 @@ async def run_once(
     engine: Engine,
     settings: Settings,
     worker: str,
+    handlers: Handlers,
     *,
     clock: Callable[[], datetime] = utcnow,
     limit: int = 10,
@@ -42,7 +43,7 @@ async def run_once(
         session.commit()
     for message in messages:
         assert message.id is not None
-        handler = HANDLERS.get(message.kind)
+        handler = handlers.get(message.kind)
         ctx = JobContext(engine=engine, settings=settings, now=clock(), worker=worker)
         outcome: tuple[bool, str, float | None] | None = None
         try:
@@ -80,6 +81,7 @@ async def run_forever(
     engine: Engine,
     settings: Settings,
     stop: threading.Event,
+    handlers: Handlers,
     *,
     poll_s: float = 0.5,
     worker: str | None = None,
@@ -88,7 +90,7 @@ async def run_forever(
     log.info("outbox worker %s started", worker)
     while not stop.is_set():
         try:
-            handled = await run_once(engine, settings, worker)
+            handled = await run_once(engine, settings, worker, handlers)
         except Exception:
             log.exception("outbox worker round failed; retrying")
             handled = 0
@@ -99,10 +101,10 @@ async def run_forever(
 class InProcessWorker:
     """A worker thread inside the API process: the single-node SQLite setup needs no second process."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, handlers: Handlers) -> None:
         self.stop = threading.Event()
         self.thread = threading.Thread(
-            target=lambda: asyncio.run(run_forever(engine, settings, self.stop)),
+            target=lambda: asyncio.run(run_forever(engine, settings, self.stop, handlers)),
             name="seam-outbox",
             daemon=True,
         )

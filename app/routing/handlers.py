@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.journey import service as journeys
-from app.outbox.handlers import JobContext, handles
+from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from app.routing import model_store as routing
 from integrations.base import PermanentError
@@ -29,7 +29,6 @@ def _retrain(engine: Engine) -> str | None:
         return row.version
 
 
-@handles(routing.RETRAIN_KIND)
 async def retrain(ctx: JobContext, message: OutboxMessage) -> None:
     version = await asyncio.to_thread(_retrain, ctx.engine)
     log.info("routing model retrained: %s (%s)", version, message.payload)

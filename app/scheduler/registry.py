@@ -1,7 +1,5 @@
-"""Jobs register themselves next to their domain:
-
-    @scheduled("reminders.sweep", lambda cfg: Every(cfg.reminder_every))
-    def sweep(engine: Engine, now: datetime) -> None: ...
+"""Scheduled jobs: a name, a trigger and a function of one `JobRun`. Which jobs run is listed in the
+composition root (`app.wiring.JOBS`).
 
 A job only reads the database and writes outbox rows (never calls a vendor), so running it again for the
 same tick would be harmless, but the runner makes sure it runs once per cluster per tick anyway.
@@ -22,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
 from app.core.durations import Duration
+from app.core.settings import Settings
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -134,11 +133,29 @@ class Weekly:
         return timedelta(hours=1)
 
 
+def scheduler_config(settings: Settings) -> SchedulerConfig:
+    return SchedulerConfig(
+        timezone=settings.scheduler_timezone,
+        digest_weekday=settings.digest_weekday,
+        digest_hour=settings.digest_hour,
+    )
+
+
 def weekly_digest(config: SchedulerConfig) -> Trigger:
     return Weekly(config.digest_weekday, config.digest_hour, config.digest_minute)
 
 
-JobFn = Callable[[Engine, datetime], Awaitable[None] | None]
+@dataclass(frozen=True)
+class JobRun:
+    """What one run of a job is given: the database, the process's settings, and the tick's clock."""
+
+    engine: Engine
+    settings: Settings
+    config: SchedulerConfig
+    now: datetime
+
+
+JobFn = Callable[[JobRun], Awaitable[None] | None]
 TriggerSpec = Trigger | Callable[[SchedulerConfig], Trigger]
 
 
@@ -153,19 +170,3 @@ class ScheduledJob:
         if hasattr(spec, "tick"):
             return cast(Trigger, spec)
         return spec(config)
-
-
-JOBS: dict[str, ScheduledJob] = {}
-
-
-def scheduled(name: str, trigger: TriggerSpec) -> Callable[[JobFn], JobFn]:
-    """Register `fn(engine, now)` under `name` (unique) to run on `trigger`."""
-
-    def register(fn: JobFn) -> JobFn:
-        existing = JOBS.get(name)
-        if existing is not None and existing.fn is not fn:
-            raise ValueError(f"two scheduled jobs named '{name}'")
-        JOBS[name] = ScheduledJob(name=name, trigger=trigger, fn=fn)
-        return fn
-
-    return register

@@ -20,8 +20,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Engine
 
 from app.core.clock import utcnow
+from app.core.settings import Settings
 from app.scheduler.lease import claim_tick, finish_tick, prune_ticks
-from app.scheduler.registry import JOBS, Daily, ScheduledJob, SchedulerConfig, scheduled
+from app.scheduler.registry import JobRun, ScheduledJob, SchedulerConfig
 
 log = logging.getLogger("seam.scheduler")
 
@@ -34,7 +35,13 @@ def holder_id() -> str:
 
 
 def run_tick(
-    engine: Engine, job: ScheduledJob, config: SchedulerConfig, *, holder: str, now: datetime
+    engine: Engine,
+    settings: Settings,
+    job: ScheduledJob,
+    config: SchedulerConfig,
+    *,
+    holder: str,
+    now: datetime,
 ) -> bool:
     """Claim this run's tick and, if won, run the job. True when this caller ran it.
 
@@ -47,7 +54,7 @@ def run_tick(
         return False
     error: str | None = None
     try:
-        result = job.fn(engine, now)
+        result = job.fn(JobRun(engine=engine, settings=settings, config=config, now=now))
         if inspect.isawaitable(result):
             asyncio.run(_await(result))
     except Exception as exc:
@@ -64,6 +71,7 @@ async def _await(awaitable: object) -> None:
 def add_jobs(
     scheduler: BaseScheduler,
     engine: Engine,
+    settings: Settings,
     config: SchedulerConfig,
     jobs: Iterable[ScheduledJob],
     *,
@@ -74,7 +82,7 @@ def add_jobs(
         trigger = job.resolve(config)
 
         def fire(job: ScheduledJob = job) -> None:
-            run_tick(engine, job, config, holder=holder, now=clock())
+            run_tick(engine, settings, job, config, holder=holder, now=clock())
 
         scheduler.add_job(
             fire,
@@ -90,28 +98,20 @@ def add_jobs(
 
 def build_scheduler(
     engine: Engine,
-    config: SchedulerConfig | None = None,
+    settings: Settings,
+    config: SchedulerConfig,
+    jobs: Iterable[ScheduledJob],
     *,
-    jobs: Iterable[ScheduledJob] | None = None,
     holder: str | None = None,
     clock: Clock = utcnow,
 ) -> BackgroundScheduler:
-    """A started-by-the-caller BackgroundScheduler holding `jobs` (default: every registered job)."""
-    config = config or SchedulerConfig()
+    """A started-by-the-caller BackgroundScheduler holding `jobs`."""
     scheduler = BackgroundScheduler(timezone=config.zone)
-    add_jobs(
-        scheduler,
-        engine,
-        config,
-        JOBS.values() if jobs is None else jobs,
-        holder=holder or holder_id(),
-        clock=clock,
-    )
+    add_jobs(scheduler, engine, settings, config, jobs, holder=holder or holder_id(), clock=clock)
     return scheduler
 
 
-@scheduled("scheduler.prune_ticks", Daily(3, 17))
-def prune(engine: Engine, now: datetime) -> None:
-    removed = prune_ticks(engine, KEEP_TICKS, now)
+def prune(run: JobRun) -> None:
+    removed = prune_ticks(run.engine, KEEP_TICKS, run.now)
     if removed:
         log.info("pruned %d old job ticks", removed)

@@ -34,11 +34,11 @@ from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
 from app.intake import ingest as feedback
 from app.journey import service as journeys
-from app.outbox.handlers import JobContext, handles
+from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from app.sources import service
 from app.sources.convert import carries_nothing, revise, to_feedback
-from app.sources.service import PROCESS_KIND, SourceConfig
+from app.sources.service import SourceConfig
 from integrations.base import RetryableError, UnsafeURLError
 from integrations.http import USER_AGENT, check_base_url
 from integrations.surveys import FETCHERS, KINDS, FetchError, FetchRef, MappingError
@@ -111,7 +111,6 @@ def store(session: Session, delivery_row: int, cfg: SourceConfig | None, outcome
     return True
 
 
-@handles(PROCESS_KIND)
 async def process_delivery(ctx: JobContext, message: OutboxMessage) -> None:
     row_id = int(message.payload["delivery_id"])
     secret_key = ctx.settings.secret_key.get_secret_value()

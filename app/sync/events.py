@@ -15,11 +15,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.core.actor import Actor
 from app.core.settings import get_settings
 from app.feedback.models import FeedbackItem
-from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
+from app.issues.reactions import Transition
 from app.outbox import service as outbox
 from app.sync.models import Contribution
 from app.sync.service import source_contribution
@@ -84,12 +83,12 @@ def _confirm_text(issue: ExperienceIssue, reason: str | None) -> str:
     return "\n".join(lines)
 
 
-def on_transition(
-    session: Session, issue: ExperienceIssue, before: str, to: str, reason: str | None, actor: Actor
-) -> None:
+def on_transition(session: Session, issue: ExperienceIssue, change: Transition) -> None:
+    """A reopen or a confirmation reaches every ticket, except the one the change came from."""
+    to, reason = change.to, change.reason
     if to not in ("reopened", "confirmed") or issue.id is None:
         return
-    source = source_contribution(actor)
+    source = source_contribution(change.actor)
     stmt = (
         select(Contribution)
         .where(col(Contribution.issue_id) == issue.id, col(Contribution.ticket_id).is_not(None))
@@ -111,11 +110,3 @@ def on_transition(
             session, TRANSITION_KIND, f"sync-transition:{c.id}:{event_id}", {**payload, "to": move}
         )
         outbox.enqueue(session, COMMENT_KIND, f"sync-comment:{c.id}:{event_id}", {**payload, "body": text})
-
-
-def register() -> None:
-    if on_transition not in issues.TRANSITION_HOOKS:
-        issues.TRANSITION_HOOKS.append(on_transition)
-
-
-register()

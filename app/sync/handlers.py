@@ -23,7 +23,7 @@ from app.inbox.models import InboundDelivery
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
-from app.outbox.handlers import JobContext, handles
+from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from app.sync import events, service
 from app.sync.models import Contribution, Integration
@@ -121,7 +121,6 @@ def build_draft(session: Session, issue: ExperienceIssue, contribution: Contribu
     )
 
 
-@handles(service.CREATE_KIND)
 async def create_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     """Exactly one ticket per contribution: the adapter looks our idempotency key up on the far side
     before creating, so a retry after a lost response or a crash before our commit finds its ticket."""
@@ -163,7 +162,6 @@ async def create_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     log.info("contribution %s: ticket %s %s", contribution_id, integration.vendor, ref.key)
 
 
-@handles(events.TRANSITION_KIND)
 async def transition_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     """Transitions are not idempotent; the adapter reads the ticket first and does nothing if it is there."""
     with Session(ctx.engine, expire_on_commit=False) as session:
@@ -175,7 +173,6 @@ async def transition_ticket(ctx: JobContext, message: OutboxMessage) -> None:
         await tracker.transition(ticket_ref(contribution, integration.vendor), message.payload["to"])
 
 
-@handles(events.COMMENT_KIND)
 async def comment_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     with Session(ctx.engine, expire_on_commit=False) as session:
         loaded = _load(session, int(message.payload["contribution_id"]))
@@ -188,7 +185,6 @@ async def comment_ticket(ctx: JobContext, message: OutboxMessage) -> None:
         )
 
 
-@handles(PULL_KIND)
 async def pull_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     """Reconciliation: read the ticket's state and apply it as a webhook would have."""
     contribution_id = int(message.payload["contribution_id"])
@@ -214,7 +210,6 @@ def _integration_of(session: Session, channel: str) -> Integration | None:
     return session.get(Integration, int(raw))
 
 
-@handles(INBOUND_KIND)
 async def process_delivery(ctx: JobContext, message: OutboxMessage) -> None:
     """A stored webhook delivery -> the contribution's state. Verified again against the stored bytes
     (at the time it was received, so a late run does not read as stale)."""

@@ -18,7 +18,7 @@ from app.issues.lifecycle import ACTIVE
 from app.issues.models import ExperienceIssue
 from app.outbox import service as outbox
 from app.outbox.models import OutboxMessage
-from app.scheduler.registry import Every, scheduled
+from app.scheduler.registry import JobRun
 from app.sync.handlers import PULL_KIND
 from app.sync.models import Contribution
 
@@ -65,6 +65,5 @@ def tick(engine: Engine, *, now: datetime | None = None, window_s: int = DEFAULT
     return added
 
 
-@scheduled("sync.reconcile", lambda config: Every(config.reconcile_every))
-def reconcile_job(engine: Engine, now: datetime) -> None:
-    tick(engine, now=now)
+def reconcile_job(run: JobRun) -> None:
+    tick(run.engine, now=run.now)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app import wiring
 from app.outbox.worker import run_once
 from tests.support.api import auth, example_journey, settings_for
 
@@ -92,7 +93,7 @@ def test_without_a_model_text_waits_until_a_confirmation_trains_one_in_the_backg
         headers=auth(admin_key),
     )
     assert resp.status_code == 200, resp.text
-    assert asyncio.run(run_once(engine, settings_for(engine), "test-worker")) == 1
+    assert asyncio.run(run_once(engine, settings_for(engine), "test-worker", wiring.HANDLERS)) == 1
     after = post(journey_client, admin_key, "The courier left the parcel in the rain again!")
     assert after["state"] == "placed" and after["placement"]["method"] == "model"
 
@@ -135,7 +136,7 @@ def test_correction_is_learned_after_background_retraining(
     waiting = journey_client.get("/api/v1/routing/model", headers=h).json()["waiting_confirmations"]
     assert waiting == 3
     # Nothing retrains inside a request: the outbox worker does it.
-    assert asyncio.run(run_once(engine, settings_for(engine), "test-worker")) == 1
+    assert asyncio.run(run_once(engine, settings_for(engine), "test-worker", wiring.HANDLERS)) == 1
     model = journey_client.get("/api/v1/routing/model", headers=h).json()
     assert model["waiting_confirmations"] == 0 and model["created_by"] == "worker"
     again = post(journey_client, admin_key, "Got someone else's box with a stranger's name on it")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app.outbox import service
-from app.outbox.handlers import HANDLERS, JobContext
+from app.outbox.handlers import Handlers, JobContext
 from app.outbox.models import OutboxMessage
 from app.outbox.worker import run_once
 from integrations.base import PermanentError, RetryableError
@@ -37,7 +37,7 @@ async def _bug(ctx: JobContext, message: OutboxMessage) -> None:
     raise KeyError("oops")
 
 
-HANDLERS.update({"t-ok": _ok, "t-429": _rate_limited, "t-400": _refused, "t-bug": _bug})
+HANDLERS: Handlers = {"t-ok": _ok, "t-429": _rate_limited, "t-400": _refused, "t-bug": _bug}
 
 
 def _enqueue(engine: Engine, kind: str, key: str, **kw: object) -> None:
@@ -52,7 +52,7 @@ def _rows(engine: Engine) -> list[OutboxMessage]:
 
 
 def _run(engine: Engine, at: datetime, worker: str = "w1") -> int:
-    return asyncio.run(run_once(engine, settings_for(engine), worker, clock=lambda: at))
+    return asyncio.run(run_once(engine, settings_for(engine), worker, HANDLERS, clock=lambda: at))
 
 
 def test_same_dedupe_key_is_one_message(engine: Engine) -> None:

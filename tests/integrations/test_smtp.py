@@ -272,8 +272,8 @@ def test_config_refuses_unsafe_combinations() -> None:
 async def test_a_rendered_digest_arrives_whole(smtp_server: Server) -> None:
     from datetime import UTC, datetime
 
-    from app.digests.mime import address, build_message
     from app.digests.render import render
+    from integrations.smtp.mime import address, build_message
     from tests.unit.digests.samples import HOSTILE, owner_digest
 
     rendered = render(owner_digest(stage_name="Pay & bill " + HOSTILE[0]))

@@ -21,10 +21,11 @@ from sqlmodel import Session
 
 import app.loop.handlers  # registers the email handler
 import app.loop.jobs  # noqa: F401  (registers the loop's jobs)
+from app import wiring
 from app.core.settings import Settings
 from app.journey import service as journeys
 from app.outbox.worker import run_once
-from app.scheduler.registry import JOBS, SchedulerConfig
+from app.scheduler.registry import SchedulerConfig
 from app.scheduler.runner import run_tick
 from tests.support.api import example_journey, settings_for
 
@@ -108,14 +109,16 @@ def apply_journey(engine: Engine, **changes: Any) -> None:
 
 
 def tick(engine: Engine, job: str, now: datetime, holder: str = "test") -> bool:
-    return run_tick(engine, JOBS[job], SchedulerConfig(), holder=holder, now=now)
+    return run_tick(engine, settings_for(engine), wiring.job(job), SchedulerConfig(), holder=holder, now=now)
 
 
 def deliver(engine: Engine, settings: Settings, now: datetime) -> int:
     """Run the outbox until it is empty at `now`."""
     total = 0
     while True:
-        n = asyncio.run(run_once(engine, settings, "test-worker", clock=lambda: now, limit=50))
+        n = asyncio.run(
+            run_once(engine, settings, "test-worker", wiring.HANDLERS, clock=lambda: now, limit=50)
+        )
         total += n
         if n == 0:
             return total

@@ -11,11 +11,13 @@ from multiprocessing.synchronize import Barrier
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from app import wiring
 from app.core.clock import utcnow
 from app.core.db import make_engine
+from app.core.settings import Settings
 from app.issues.models import ExperienceIssue
 from app.loop import jobs
-from app.scheduler.registry import JOBS, SchedulerConfig
+from app.scheduler.registry import SchedulerConfig
 from app.scheduler.runner import run_tick
 from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings
 from tests.integration.loop.test_full_life import ingest
@@ -27,13 +29,14 @@ def _replica(
     index: int, url: str, plan: list[tuple[str, str]], barrier: Barrier, results: multiprocessing.Queue
 ) -> None:
     """One scheduler process: at each planned instant, meet the other replica, then run that tick."""
-    engine = make_engine(url)
+    engine = wiring.start_process(Settings(database_url=url), make_engine(url))
     try:
         for job, at in plan:
             barrier.wait(timeout=60)
             won = run_tick(
                 engine,
-                JOBS[job],
+                Settings(database_url=url),
+                wiring.job(job),
                 SchedulerConfig(),
                 holder=f"replica-{index}",
                 now=datetime.fromisoformat(at),

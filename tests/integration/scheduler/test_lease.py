@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 from app.core.clock import utcnow
 from app.core.db import make_engine
+from app.core.settings import Settings
 from app.scheduler.lease import claim_tick, finish_tick, prune_ticks
 from app.scheduler.models import JobTick
-from app.scheduler.registry import Daily, Every, ScheduledJob, SchedulerConfig, Weekly, scheduled
+from app.scheduler.registry import Daily, Every, JobRun, ScheduledJob, SchedulerConfig, Weekly
 from app.scheduler.runner import build_scheduler, run_tick
 
 TICK = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -59,6 +60,10 @@ def test_concurrent_claims_of_one_tick_have_one_winner(engine: Engine) -> None:
     assert [r.tick for r in rows] == [TICK + timedelta(minutes=i) for i in range(5)]
 
 
+# The jobs here are the tests' own: they read nothing from the settings.
+SETTINGS = Settings(database_url="sqlite://")
+
+
 def test_claims_are_per_job_and_per_tick(engine: Engine) -> None:
     now = utcnow()
     assert claim_tick(engine, "a", TICK, "one", now)
@@ -70,24 +75,24 @@ def test_claims_are_per_job_and_per_tick(engine: Engine) -> None:
 def test_run_tick_runs_once_records_finish_and_errors(engine: Engine) -> None:
     calls: list[datetime] = []
 
-    def job(eng: Engine, now: datetime) -> None:
-        calls.append(now)
+    def job(run: JobRun) -> None:
+        calls.append(run.now)
 
     every = ScheduledJob(name="verification.check", trigger=Every(timedelta(hours=1)), fn=job)
     config = SchedulerConfig()
     now = datetime(2026, 11, 23, 10, 42, 7, tzinfo=UTC)
-    assert run_tick(engine, every, config, holder="r1", now=now)
-    assert not run_tick(engine, every, config, holder="r2", now=now + timedelta(minutes=5))
+    assert run_tick(engine, SETTINGS, every, config, holder="r1", now=now)
+    assert not run_tick(engine, SETTINGS, every, config, holder="r2", now=now + timedelta(minutes=5))
     assert calls == [now]
     (row,) = ticks(engine, "verification.check")
     assert (row.tick, row.holder, row.error) == (datetime(2026, 11, 23, 10, tzinfo=UTC), "r1", None)
     assert row.finished_at is not None
 
-    def broken(eng: Engine, now: datetime) -> None:
+    def broken(run: JobRun) -> None:
         raise RuntimeError("database went away")
 
     failing = ScheduledJob(name="digests.weekly", trigger=Every(timedelta(hours=1)), fn=broken)
-    assert run_tick(engine, failing, config, holder="r1", now=now)
+    assert run_tick(engine, SETTINGS, failing, config, holder="r1", now=now)
     (row,) = ticks(engine, "digests.weekly")
     assert row.error == "RuntimeError: database went away" and row.finished_at is not None
 
@@ -95,11 +100,12 @@ def test_run_tick_runs_once_records_finish_and_errors(engine: Engine) -> None:
 def test_async_jobs_run_too(engine: Engine) -> None:
     seen: list[str] = []
 
-    async def job(eng: Engine, now: datetime) -> None:
-        seen.append(eng.dialect.name)
+    async def job(run: JobRun) -> None:
+        seen.append(run.engine.dialect.name)
 
     assert run_tick(
         engine,
+        SETTINGS,
         ScheduledJob(name="a", trigger=Every(timedelta(minutes=1)), fn=job),
         SchedulerConfig(),
         holder="r1",
@@ -124,10 +130,10 @@ def test_two_schedulers_on_one_postgres_run_each_tick_once(pg_engine: Engine) ->
     fired: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def job(eng: Engine, now: datetime) -> None:
+    def job(run: JobRun) -> None:
         with lock:
             runs.append(
-                (threading.current_thread().name, Every(timedelta(seconds=1)).tick(now, ZoneInfo("UTC")))
+                (threading.current_thread().name, Every(timedelta(seconds=1)).tick(run.now, ZoneInfo("UTC")))
             )
 
     spec = ScheduledJob(name="reminders.sweep", trigger=Every(timedelta(seconds=1)), fn=job)
@@ -144,7 +150,7 @@ def test_two_schedulers_on_one_postgres_run_each_tick_once(pg_engine: Engine) ->
     url = pg_engine.url.render_as_string(hide_password=False)
     engines = [make_engine(url), make_engine(url)]
     schedulers = [
-        build_scheduler(eng, SchedulerConfig(), jobs=[spec], holder=name, clock=clock_for(name))
+        build_scheduler(eng, SETTINGS, SchedulerConfig(), [spec], holder=name, clock=clock_for(name))
         for eng, name in zip(engines, ("replica-a", "replica-b"), strict=True)
     ]
     for s in schedulers:
@@ -207,20 +213,13 @@ def test_digest_day_and_hour_come_from_config() -> None:
         SchedulerConfig(timezone="Mars/Olympus")
 
 
-def test_scheduled_decorator_registers_and_refuses_duplicates() -> None:
-    from app.scheduler.registry import JOBS, weekly_digest
+def test_every_job_of_the_composition_root_resolves_its_trigger() -> None:
+    from app import wiring
 
-    @scheduled("test.digest", weekly_digest)
-    def digest(engine: Engine, now: datetime) -> None:
-        return None
-
-    try:
-        assert JOBS["test.digest"].fn is digest
-        assert JOBS["test.digest"].resolve(SchedulerConfig(digest_weekday="wed")) == Weekly("wed", 8)
-        with pytest.raises(ValueError, match="two scheduled jobs"):
-
-            @scheduled("test.digest", Every(timedelta(minutes=1)))
-            def other(engine: Engine, now: datetime) -> None:
-                return None
-    finally:
-        JOBS.pop("test.digest", None)
+    names = [j.name for j in wiring.JOBS]
+    assert len(names) == len(set(names)), "two scheduled jobs share a name"
+    assert wiring.job("loop.digests").resolve(SchedulerConfig(digest_weekday="wed")) == Weekly("wed", 8)
+    for job in wiring.JOBS:
+        assert job.resolve(SchedulerConfig()).tick(TICK, SchedulerConfig().zone) <= TICK
+    with pytest.raises(KeyError, match="no scheduled job named"):
+        wiring.job("no.such.job")

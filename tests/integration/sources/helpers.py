@@ -11,6 +11,7 @@ from httpx import Response
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from app import wiring
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
 from app.outbox.models import OutboxMessage
@@ -117,7 +118,7 @@ def run_worker(engine: Engine, rounds: int = 10) -> int:
     settings = settings_for(engine)
     total = 0
     for _ in range(rounds):
-        handled = asyncio.run(run_once(engine, settings, "test-worker"))
+        handled = asyncio.run(run_once(engine, settings, "test-worker", wiring.HANDLERS))
         total += handled
         if not handled:
             break

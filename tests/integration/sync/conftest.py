@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
+from app import wiring
 from app.core.clock import utcnow
 from app.core.settings import Settings
 from app.inbox.models import InboundDelivery
@@ -138,7 +139,14 @@ class Sync:
     def run_once(self, limit: int = 10) -> int:
         self.clock = max(self.clock, utcnow())  # never behind messages written since
         return asyncio.run(
-            run_once(self.engine, self.settings, "test-worker", clock=lambda: self.clock, limit=limit)
+            run_once(
+                self.engine,
+                self.settings,
+                "test-worker",
+                wiring.HANDLERS,
+                clock=lambda: self.clock,
+                limit=limit,
+            )
         )
 
     def drain(self, max_rounds: int = 60) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.scheduler.registry import JOBS
+from app import wiring
 from app.sync import reconcile
 from tests.fakes.jira import JiraStandIn
 from tests.fakes.zendesk import ZendeskStandIn
@@ -50,4 +50,4 @@ def test_closed_issues_are_not_pulled_and_the_job_is_scheduled(sync: Sync, jira_
     sync.drain()
     sync.move(issue_id, "declined", "not ours")
     assert reconcile.tick(sync.engine) == 0
-    assert "sync.reconcile" in JOBS
+    assert wiring.job("sync.reconcile").fn is not None

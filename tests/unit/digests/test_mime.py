@@ -6,8 +6,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.digests.mime import HeaderInjectionError, address, build_message
-from app.digests.render import Rendered, render
+from app.digests.render import render
+from app.notify.messages import Rendered
+from integrations.smtp.mime import HeaderInjectionError, address, build_message
 from tests.unit.digests.samples import HOSTILE, owner_digest
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

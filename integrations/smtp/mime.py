@@ -1,4 +1,4 @@
-"""The email for a rendered digest: multipart/alternative (text first, then HTML), built with the
+"""The email for a rendered message: multipart/alternative (text first, then HTML), built with the
 standard library's header registry. Any header value holding CR or LF is refused, whatever its
 source, so a stage name or a person's name can never add a header."""
 
@@ -9,8 +9,19 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Protocol
 
-from app.digests.render import Rendered
+
+class Parts(Protocol):
+    """What a message says: its subject, and the same content as HTML and as plain text."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def html(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
 
 
 class HeaderInjectionError(ValueError):
@@ -37,7 +48,7 @@ def address(display_name: str, email: str, field: str = "To") -> Address:
 
 
 def build_message(
-    rendered: Rendered,
+    rendered: Parts,
     *,
     sender: Address,
     to: Address,

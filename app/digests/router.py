@@ -1,0 +1,40 @@
+"""The weekly digest a person would get, as HTML, for checking what Seam sends."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from app.auth.deps import require
+from app.auth.service import Principal
+from app.core.clock import utcnow
+from app.core.deps import get_session
+from app.core.errors import NotFound
+from app.core.problems import PROBLEM_RESPONSES
+from app.digests import build as digests
+from app.digests.render import render
+from app.journey import service as journeys
+from app.scheduler.registry import scheduler_config
+
+router = APIRouter(prefix="/api/v1", tags=["loop"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/digests/preview", response_class=HTMLResponse, responses={200: {"content": {"text/html": {}}}})
+def digest_preview(
+    request: Request,
+    to: Annotated[str, Query(min_length=3, max_length=320)],
+    kind: Literal["owner", "team", "leadership"] | None = None,
+    _: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    """The HTML of the weekly digest this address would get for the last full week (the first of its
+    digests, or the first of `kind`)."""
+    zone = scheduler_config(request.app.state.settings).zone
+    found = digests.preview(session, journeys.current(session), to, utcnow(), zone)
+    found = [a for a in found if kind is None or a.digest.kind == kind]
+    if not found:
+        raise NotFound("Nobody in the journey gets a digest at this address.")
+    return HTMLResponse(render(found[0].digest).html)
