@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from app.auth.models import ApiKey
+from app.connections.models import Integration
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
 from app.intake.models import IdempotencyRecord
@@ -13,7 +14,7 @@ from app.outbox.models import OutboxMessage
 from app.routing.models import RoutingConfirmation, RoutingModel
 from app.scheduler.models import JobTick
 from app.sources.models import Source
-from app.sync.models import Contribution, Integration
+from app.sync.models import Contribution
 
 metadata = SQLModel.metadata
 

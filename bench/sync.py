@@ -36,12 +36,13 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
+from app.connections import service as connections
+from app.connections.schemas import IntegrationIn
+from app.core.settings import get_settings
 from app.issues.models import ExperienceIssue
 from app.outbox import service as outbox
 from app.outbox.models import OutboxMessage
-from app.sync import service as sync
 from app.sync.models import Contribution
-from app.sync.schemas import IntegrationIn
 from integrations.base import TicketDescription, TicketDraft, TicketTarget
 from integrations.registry import build_tracker
 from tests.fakes.jira import JiraStandIn
@@ -75,7 +76,7 @@ def setup(engine: Engine, fake: JiraStandIn) -> int:
 
     ticket_id, key, url = asyncio.run(create())
     with Session(engine) as session:
-        integration = sync.create_integration(
+        integration = connections.create_integration(
             session,
             IntegrationIn(
                 name="bench",
@@ -87,6 +88,7 @@ def setup(engine: Engine, fake: JiraStandIn) -> int:
             ),
             None,
             allow_private=True,
+            secret=get_settings().secret_key.get_secret_value(),  # what the worker processes read
         )
         issue = ExperienceIssue(
             title="bench", stage="pay", fingerprint="bench", status="fixing", owner="ravi"

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.connections.models import Integration
 from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.settings import get_settings
 from app.core.sql import insert_ignore
@@ -74,10 +75,6 @@ def contact_of(customer_ref: str, extra: dict[str, Any]) -> str | None:
 
 
 def _zendesk_integration(session: Session) -> int | None:
-    try:
-        from app.sync.models import Integration
-    except ImportError:  # pragma: no cover - sync not installed
-        return None
     c = Integration.__table__.c  # type: ignore[attr-defined]
     stmt = select(c.id).where(c.vendor == "zendesk", c.enabled.is_(True)).order_by(c.id).limit(1)
     found = session.execute(stmt).scalar_one_or_none()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from app.connections.models import Integration
+from app.connections.trackers import tracker_for
 from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from integrations.base import PermanentError, TicketRef
@@ -11,9 +13,6 @@ from integrations.base import PermanentError, TicketRef
 
 async def zendesk_comment(ctx: JobContext, message: OutboxMessage) -> None:
     """A customer notice as a public comment on the Zendesk ticket the customer wrote from."""
-    from app.sync.handlers import tracker_for
-    from app.sync.models import Integration
-
     p = message.payload
     with Session(ctx.engine) as session:
         integration = session.get(Integration, p["integration_id"]) if p.get("integration_id") else None

@@ -8,15 +8,14 @@ vendor with no transaction open, then records the outcome in a second short sess
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.connections import service as connections
+from app.connections.models import Integration
+from app.connections.trackers import tracker_for
 from app.core.actor import Actor
-from app.core.crypto import DecryptionError
 from app.feedback.models import FeedbackItem
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
@@ -26,16 +25,13 @@ from app.journey import service as journeys
 from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from app.sync import events, service
-from app.sync.models import Contribution, Integration
-from app.sync.transport import shared_transport
-from integrations import registry
+from app.sync.models import Contribution
 from integrations.base import (
     PermanentError,
     TicketDescription,
     TicketDraft,
     TicketRef,
     TicketTarget,
-    TicketTracker,
     UnsupportedWebhookEvent,
     WebhookSignatureError,
 )
@@ -45,24 +41,6 @@ INBOUND_KIND = "sync.inbound"
 PULL_KIND = "sync.pull"
 MAX_VERBATIMS = 5
 SYNC = Actor("sync")
-
-
-@asynccontextmanager
-async def tracker_for(ctx: JobContext, integration: Integration) -> AsyncIterator[TicketTracker]:
-    if not integration.enabled:
-        raise PermanentError(f"integration {integration.id} is disabled")
-    try:
-        config = service.tracker_config(integration, allow_private=ctx.settings.allow_private_network)
-        tracker = registry.build_tracker(integration.vendor, config, transport=shared_transport())
-    except (ValidationError, DecryptionError) as exc:
-        # Neither message carries the token: ClientConfig hides input values in its errors.
-        raise PermanentError(
-            f"integration {integration.id}: stored settings unusable ({type(exc).__name__})"
-        ) from None
-    try:
-        yield tracker
-    finally:
-        await tracker.aclose()
 
 
 def _load(session: Session, contribution_id: int) -> tuple[Contribution, Integration] | None:
@@ -225,7 +203,7 @@ async def process_delivery(ctx: JobContext, message: OutboxMessage) -> None:
             )
             session.commit()
             return
-        secret = service.webhook_secret(integration)
+        secret = connections.webhook_secret(integration, ctx.settings.secret_key.get_secret_value())
     try:
         async with tracker_for(ctx, integration) as tracker:
             event = tracker.parse_webhook(

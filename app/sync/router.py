@@ -9,22 +9,17 @@ from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
+from app.connections import service as connections
+from app.connections.models import Integration
+from app.connections.schemas import IntegrationIn, IntegrationOut, IntegrationPage, IntegrationPatch
 from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.issues import service as issues
 from app.journey import service as journeys
-from app.sync import events, service  # noqa: F401  (events: registers the transition hook)
-from app.sync.models import Contribution, Integration
-from app.sync.schemas import (
-    ContributionIn,
-    ContributionOut,
-    ContributionPage,
-    IntegrationIn,
-    IntegrationOut,
-    IntegrationPage,
-    IntegrationPatch,
-)
+from app.sync import service
+from app.sync.models import Contribution
+from app.sync.schemas import ContributionIn, ContributionOut, ContributionPage
 
 router = APIRouter(prefix="/api/v1", tags=["sync"], responses=PROBLEM_RESPONSES)
 
@@ -54,6 +49,10 @@ def _allow_private(request: Request) -> bool:
     return bool(request.app.state.settings.allow_private_network)
 
 
+def _secret(request: Request) -> str:
+    return str(request.app.state.settings.secret_key.get_secret_value())
+
+
 @router.post("/integrations", response_model=IntegrationOut, status_code=201)
 def create_integration(
     body: IntegrationIn,
@@ -62,8 +61,12 @@ def create_integration(
     session: Session = Depends(get_session),
 ) -> Any:
     """Credentials (email, API token, webhook secret) are stored encrypted and never returned."""
-    row = service.create_integration(
-        session, body, journeys.current_or_none(session), allow_private=_allow_private(request)
+    row = connections.create_integration(
+        session,
+        body,
+        journeys.current_or_none(session),
+        allow_private=_allow_private(request),
+        secret=_secret(request),
     )
     session.commit()
     return integration_out(request, row)
@@ -73,7 +76,7 @@ def create_integration(
 def list_integrations(
     request: Request, _: Principal = Depends(require("manage")), session: Session = Depends(get_session)
 ) -> Any:
-    return {"items": [integration_out(request, r) for r in service.list_integrations(session)]}
+    return {"items": [integration_out(request, r) for r in connections.list_integrations(session)]}
 
 
 @router.get("/integrations/{integration_id}", response_model=IntegrationOut)
@@ -83,7 +86,7 @@ def get_integration(
     _: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),
 ) -> Any:
-    return integration_out(request, service.get_integration(session, integration_id))
+    return integration_out(request, connections.get_integration(session, integration_id))
 
 
 @router.patch("/integrations/{integration_id}", response_model=IntegrationOut)
@@ -94,12 +97,13 @@ def update_integration(
     _: Principal = Depends(require("admin")),
     session: Session = Depends(get_session),
 ) -> Any:
-    row = service.update_integration(
+    row = connections.update_integration(
         session,
         integration_id,
         body,
         journeys.current_or_none(session),
         allow_private=_allow_private(request),
+        secret=_secret(request),
     )
     session.commit()
     return integration_out(request, row)

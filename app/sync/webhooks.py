@@ -16,15 +16,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from app.connections import service as connections
+from app.connections.models import Integration
+from app.connections.transport import shared_transport
 from app.core import problems
 from app.core.clock import utcnow
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.inbox import service as inbox
-from app.sync import service
 from app.sync.handlers import INBOUND_KIND
-from app.sync.models import Integration
-from app.sync.transport import shared_transport
 from integrations import registry
 from integrations.base import InboundEvent, PermanentError, UnsupportedWebhookEvent, WebhookSignatureError
 
@@ -53,9 +53,9 @@ def _load(request: Request, vendor: str, integration_id: int) -> tuple[dict[str,
         row = session.get(Integration, integration_id)
         if row is None or row.vendor != vendor:
             return None
-        return service.tracker_config(
-            row, allow_private=settings.allow_private_network
-        ), service.webhook_secret(row)
+        secret = settings.secret_key.get_secret_value()
+        config = connections.tracker_config(row, allow_private=settings.allow_private_network, secret=secret)
+        return config, connections.webhook_secret(row, secret)
 
 
 def _store(

@@ -11,12 +11,13 @@ from sqlmodel import Session
 
 from app.core.actor import Actor
 from app.core.clock import utcnow
+from app.digests.jobs import digests_job
 from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
-from app.loop import jobs
 from app.loop import service as loop
+from app.scheduler.registry import JobRun, SchedulerConfig
 from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings, tick
 from tests.unit.digests.htmltree import parse
 
@@ -89,7 +90,9 @@ def test_weekly_digests(engine: Engine, smtp: Smtp) -> None:
     run_at = datetime.combine(monday + timedelta(days=7), time(8, 30), tzinfo=UTC)
     assert tick(engine, "loop.digests", run_at)
     assert not tick(engine, "loop.digests", run_at + timedelta(minutes=5), holder="replica-2")
-    jobs.digests_job(engine, run_at + timedelta(minutes=10))  # even without the lease: keyed, nothing new
+    digests_job(
+        JobRun(engine, settings, SchedulerConfig(), run_at + timedelta(minutes=10))
+    )  # even without the lease: keyed, nothing new
     deliver(engine, settings, run_at)
     box = smtp.mailbox
 

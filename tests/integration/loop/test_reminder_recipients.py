@@ -8,10 +8,11 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
+from app.connections.models import Integration
 from app.core.clock import utcnow
 from app.issues.models import ExperienceIssue
 from app.loop.models import IssueAccountability
-from app.sync.models import Contribution, Integration
+from app.sync.models import Contribution
 from tests.integration.loop.conftest import POLICY, Smtp, apply_journey, deliver, loop_settings, tick
 from tests.integration.loop.test_full_life import events, ingest
 

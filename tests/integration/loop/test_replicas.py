@@ -16,8 +16,7 @@ from app.core.clock import utcnow
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.issues.models import ExperienceIssue
-from app.loop import jobs
-from app.scheduler.registry import SchedulerConfig
+from app.scheduler.registry import JobRun, SchedulerConfig
 from app.scheduler.runner import run_tick
 from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings
 from tests.integration.loop.test_full_life import ingest
@@ -83,8 +82,12 @@ def test_two_schedulers_send_each_reminder_and_digest_once(pg_engine: Engine, sm
     assert all(sorted(won) == [False, True] for won in outcome.values()), outcome
     # A replica that missed the lease and runs the jobs anyway still adds nothing.
     for at in instants:
-        jobs.reminders_job(pg_engine, at + timedelta(seconds=30))
-    jobs.digests_job(pg_engine, digest_at + timedelta(minutes=1))
+        wiring.job("loop.reminders").fn(
+            JobRun(pg_engine, settings, SchedulerConfig(), at + timedelta(seconds=30))
+        )
+    wiring.job("loop.digests").fn(
+        JobRun(pg_engine, settings, SchedulerConfig(), digest_at + timedelta(minutes=1))
+    )
     deliver(pg_engine, settings, digest_at)
     keys = Counter(smtp.mailbox.keys())
     assert keys and max(keys.values()) == 1, keys

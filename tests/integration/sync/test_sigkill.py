@@ -84,7 +84,8 @@ def test_worker_killed_mid_delivery_then_restarted_makes_one_ticket(
 
     first = _worker(sync.engine, log)
     try:
-        _wait(lambda: fake.calls("POST", create), "the create request to reach the vendor")
+        # A fresh process imports all of Seam first: on a loaded 2-core machine that alone can take 30 s.
+        _wait(lambda: fake.calls("POST", create), "the create request to reach the vendor", timeout=120)
         first.send_signal(signal.SIGKILL)  # mid-call: no response read, nothing committed
         assert first.wait(timeout=10) == -signal.SIGKILL
     finally:
@@ -103,6 +104,7 @@ def test_worker_killed_mid_delivery_then_restarted_makes_one_ticket(
         _wait(
             lambda: sync.contribution_rows()[0].ticket_id is not None,
             "the restarted worker to record the ticket",
+            timeout=120,
         )
     finally:
         second.send_signal(signal.SIGTERM)
