@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -11,11 +10,11 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app.outbox import service
-from app.outbox.handlers import HANDLERS, JobContext
+from app.outbox.handlers import JobContext, handles
 from app.outbox.models import OutboxMessage
-from app.outbox.worker import run_once
 from integrations.base import PermanentError, RetryableError
-from tests.support.api import auth, settings_for
+from tests.support.api import auth
+from tests.support.outbox import run_round
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 delivered: list[tuple[str, int]] = []
@@ -37,7 +36,9 @@ async def _bug(ctx: JobContext, message: OutboxMessage) -> None:
     raise KeyError("oops")
 
 
-HANDLERS.update({"t-ok": _ok, "t-429": _rate_limited, "t-400": _refused, "t-bug": _bug})
+# Registered for the whole process, through the public decorator: the kinds are this module's own.
+for _kind, _handler in {"t-ok": _ok, "t-429": _rate_limited, "t-400": _refused, "t-bug": _bug}.items():
+    handles(_kind)(_handler)
 
 
 def _enqueue(engine: Engine, kind: str, key: str, **kw: object) -> None:
@@ -52,7 +53,7 @@ def _rows(engine: Engine) -> list[OutboxMessage]:
 
 
 def _run(engine: Engine, at: datetime, worker: str = "w1") -> int:
-    return asyncio.run(run_once(engine, settings_for(engine), worker, clock=lambda: at))
+    return run_round(engine, now=at, worker=worker)
 
 
 def test_same_dedupe_key_is_one_message(engine: Engine) -> None:

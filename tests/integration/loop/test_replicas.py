@@ -17,8 +17,9 @@ from app.issues.models import ExperienceIssue
 from app.loop import jobs
 from app.scheduler.registry import JOBS, SchedulerConfig
 from app.scheduler.runner import run_tick
-from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings
+from tests.integration.loop.conftest import Smtp, apply_journey, loop_settings
 from tests.integration.loop.test_full_life import ingest
+from tests.support.outbox import drain
 
 OWNER = "ravi.menon@boxwise.example"
 
@@ -82,7 +83,7 @@ def test_two_schedulers_send_each_reminder_and_digest_once(pg_engine: Engine, sm
     for at in instants:
         jobs.reminders_job(pg_engine, at + timedelta(seconds=30))
     jobs.digests_job(pg_engine, digest_at + timedelta(minutes=1))
-    deliver(pg_engine, settings, digest_at)
+    drain(pg_engine, settings, now=digest_at)
     keys = Counter(smtp.mailbox.keys())
     assert keys and max(keys.values()) == 1, keys
     reminders = [k for k in keys if k.startswith("reminder:")]
