@@ -4,9 +4,18 @@ from datetime import timedelta
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.loop.policy import DEFAULT_POLICY, AccountabilityPolicy, parse_duration, policy_errors
+from app.loop.policy import (
+    DEFAULT_POLICY,
+    PRIORITIES,
+    AccountabilityPolicy,
+    format_duration,
+    parse_duration,
+    policy_errors,
+)
 
 
 def test_policy_reads_yaml_durations_and_round_trips() -> None:
@@ -71,3 +80,108 @@ def test_parse_duration_combined_units() -> None:
         parse_duration("-1d")
     with pytest.raises(ValidationError):
         AccountabilityPolicy.model_validate({"sla": {"p1": 3}})
+
+
+# --- durations and the remaining rules ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90m", timedelta(minutes=90)),
+        ("12h", timedelta(hours=12)),
+        ("2w", timedelta(weeks=2)),
+        (" 3D ", timedelta(days=3)),
+    ],
+)
+def test_parse_duration_units(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+    assert parse_duration(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "0m", "0d0h", "1.5d", "3 d", "3x", "d", 3, None, timedelta(0), timedelta(-1)]
+)
+def test_parse_duration_refuses(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (timedelta(weeks=2), "2w"),
+        (timedelta(days=3), "3d"),
+        (timedelta(days=1, hours=12), "36h"),
+        (timedelta(minutes=90), "90m"),
+        (timedelta(seconds=90), "1m"),
+    ],
+)
+def test_format_duration_picks_the_largest_whole_unit(value: timedelta, text: str) -> None:
+    assert format_duration(value) == text
+
+
+@given(st.integers(min_value=1, max_value=10**6))
+def test_whole_minutes_survive_a_round_trip(minutes: int) -> None:
+    value = timedelta(minutes=minutes)
+    assert parse_duration(format_duration(value)) == value
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.sampled_from("mhdw")), min_size=1, max_size=4))
+def test_combined_durations_add_up(parts: list[tuple[int, str]]) -> None:
+    text = "".join(f"{n}{u}" for n, u in parts)
+    size = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total = sum(n * size[u] for n, u in parts)
+    if total == 0:
+        with pytest.raises(ValueError, match="positive"):
+            parse_duration(text)
+    else:
+        assert parse_duration(text) == timedelta(seconds=total)
+
+
+def test_defaults_are_usable_and_ordered() -> None:
+    policy = AccountabilityPolicy()
+    assert policy == DEFAULT_POLICY
+    slas = [policy.sla.get(p) for p in PRIORITIES]
+    assert slas == sorted(slas) and slas[0] == timedelta(days=3)
+    assert (
+        policy.quiet_hours is not None and policy.quiet_hours.start > policy.quiet_hours.end
+    )  # wraps midnight
+    for p in PRIORITIES:
+        assert all(offset < policy.sla.get(p) for offset in policy.reminders.get(p).before_due)
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "words"),
+    [
+        ({"impact": {"per_item": 0, "per_customer": 0}}, "accountability.impact", "cannot both be 0"),
+        ({"impact": {"detractor_boost": 11}}, "accountability.impact.detractor_boost", "less than or equal"),
+        ({"escalation": {"after": 21}}, "accountability.escalation.after", "less than or equal"),
+        (
+            {"reminders": {"p1": {"before_due": ["1h"] * 11}}},
+            "accountability.reminders.p1.before_due",
+            "at most 10",
+        ),
+        (
+            {"verification": {"max_rate_ratio": 0}},
+            "accountability.verification.max_rate_ratio",
+            "greater than 0",
+        ),
+        ({"sla": {"p9": "1d"}}, "accountability.sla.p9", "Extra inputs"),
+        ({"quiet_hours": {"start": "7:00"}}, "accountability.quiet_hours.start", "HH:MM"),
+        ({"quiet_hours": {"start": True}}, "accountability.quiet_hours.start", "HH:MM"),
+    ],
+)
+def test_more_policy_errors_name_the_field(doc: dict[str, object], path: str, words: str) -> None:
+    errors = policy_errors(doc)
+    assert any(p == path and words in msg for p, msg in errors), errors
+
+
+def test_policy_errors_report_every_problem_at_once() -> None:
+    errors = policy_errors({"sla": {"p1": "x"}, "escalation": {"after": 0}})
+    assert {p for p, _ in errors} == {"accountability.sla.p1", "accountability.escalation.after"}
+
+
+def test_the_policy_is_frozen() -> None:
+    with pytest.raises(ValidationError):
+        DEFAULT_POLICY.escalation.after = 5  # type: ignore[misc]
