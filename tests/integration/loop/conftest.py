@@ -17,8 +17,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-import app.loop.handlers  # registers the email handler
-import app.loop.jobs  # noqa: F401  (registers the loop's jobs)
+import app.wiring  # noqa: F401  (registers every handler and job, as `seam worker` and `seam scheduler` do)
 from app.core.settings import Settings
 from app.journey import service as journeys
 from app.scheduler.registry import JOBS, SchedulerConfig
@@ -94,9 +93,6 @@ def apply_journey(engine: Engine, **changes: Any) -> None:
     with Session(engine) as session:
         journeys.apply(session, data, actor="test")
         session.commit()
-    # The parsed journey is cached by (database, version), and each test empties the database, so version 1
-    # of an earlier test (another policy) would be served again.
-    journeys._parsed.clear()
 
 
 def tick(engine: Engine, job: str, now: datetime, holder: str = "test") -> bool:
