@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from app.feedback import placement
+from app.journey import service as journeys
 from app.routing import service as routing
 from tests.support.api import example_journey
 
@@ -89,22 +93,22 @@ def test_ids_committed_out_of_order_are_not_missed() -> None:
 
 
 def test_an_issue_profile_stops_growing_at_the_cap(
-    journey_client: TestClient, admin_key: str, monkeypatch: pytest.MonkeyPatch
+    journey_client: TestClient, admin_key: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = {"Authorization": f"Bearer {admin_key}"}
     journey = example_journey()
     journey["routing"]["touchpoint_grouping"] = "similarity"
     assert journey_client.put("/api/v1/journey", json=journey, headers=h).status_code == 200
     monkeypatch.setattr(routing, "MAX_ITEMS_PER_ISSUE", 2)
-    monkeypatch.setattr(routing, "_indexes", {})
     first = post(journey_client, admin_key, "The fish smelled bad when I opened it")
     for n in range(3):
         assert (
             post(journey_client, admin_key, f"Fish smelled bad again, week {n}")["issue_id"]
             == first["issue_id"]
         )
-    (state,) = routing._indexes.values()
-    key = next(k for k in state.index._issues if k.endswith(first["placement"]["fingerprint"]))
-    assert state.index.size(key) == 2
+    with Session(engine) as session, routing.grouping(session, journeys.current(session)) as grouper:
+        key = placement.index_key(first["stage"], first["placement"]["fingerprint"])
+        assert key in grouper.index
+        assert grouper.index.size(key) == 2
     issue = journey_client.get(f"/api/v1/issues/{first['issue_id']}", headers=h).json()
     assert issue["item_count"] == 4
