@@ -1,6 +1,6 @@
 """The live grouping index: one per process, built from the open issues and then kept in step with the
 database by tailing `feedback_items` and `issue_events` by id, so replicas see each other's issues
-(see `_Tail`). A new grouping version builds a new index; existing issues keep their items."""
+(see `Tail`). A new grouping version builds a new index; existing issues keep their items."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ MAX_ITEMS_PER_ISSUE = 500
 
 
 @dataclass
-class _Tail:
+class Tail:
     """Which rows of an id-ordered table this process has applied.
 
     Ids are handed out before commit, so a row can become visible after rows with higher ids. Ids skipped
@@ -79,14 +79,15 @@ class _Tail:
 class _IndexState:
     index: GroupingIndex
     epoch: tuple[Any, ...]
-    items: _Tail = field(default_factory=_Tail)
-    events: _Tail = field(default_factory=_Tail)
+    items: Tail = field(default_factory=Tail)
+    events: Tail = field(default_factory=Tail)
     built_at: float = field(default_factory=time.monotonic)
     synced_at: float = 0.0
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
-_indexes: dict[str, _IndexState] = {}
+# This process's indexes, by database URL. A test swaps the dict to act as another process would.
+PROCESS_INDEXES: dict[str, _IndexState] = {}
 _indexes_lock = threading.Lock()
 _ISSUE_COLS = (ISSUES.c.id, ISSUES.c.stage, ISSUES.c.moment, ISSUES.c.fingerprint)
 
@@ -223,9 +224,9 @@ def grouping(session: Session, journey: Journey) -> Iterator[Grouper]:
     url = str(session.get_bind().engine.url)
     epoch = _epoch(session, journey)
     with _indexes_lock:
-        state = _indexes.get(url)
+        state = PROCESS_INDEXES.get(url)
         if state is None or state.epoch != epoch or time.monotonic() - state.built_at > REBUILD_S:
-            state = _indexes[url] = _build(session, journey, epoch)
+            state = PROCESS_INDEXES[url] = _build(session, journey, epoch)
     with state.lock:
         if time.monotonic() - state.synced_at >= REFRESH_S:
             _sync(session, state)
@@ -234,5 +235,5 @@ def grouping(session: Session, journey: Journey) -> Iterator[Grouper]:
 
 def refresh_now() -> None:
     """Tests and tools: make the next grouping read the database at once."""
-    for state in _indexes.values():
+    for state in PROCESS_INDEXES.values():
         state.synced_at = 0.0

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app import wiring
-from app.outbox.worker import run_once
-from tests.support.api import auth, example_journey, settings_for
+from tests.support.api import auth, example_journey
+from tests.support.outbox import run_round
 
 _ids = itertools.count(1)
 
@@ -93,7 +91,7 @@ def test_without_a_model_text_waits_until_a_confirmation_trains_one_in_the_backg
         headers=auth(admin_key),
     )
     assert resp.status_code == 200, resp.text
-    assert asyncio.run(run_once(engine, settings_for(engine), "test-worker", wiring.HANDLERS)) == 1
+    assert run_round(engine) == 1
     after = post(journey_client, admin_key, "The courier left the parcel in the rain again!")
     assert after["state"] == "placed" and after["placement"]["method"] == "model"
 
@@ -136,7 +134,7 @@ def test_correction_is_learned_after_background_retraining(
     waiting = journey_client.get("/api/v1/routing/model", headers=h).json()["waiting_confirmations"]
     assert waiting == 3
     # Nothing retrains inside a request: the outbox worker does it.
-    assert asyncio.run(run_once(engine, settings_for(engine), "test-worker", wiring.HANDLERS)) == 1
+    assert run_round(engine) == 1
     model = journey_client.get("/api/v1/routing/model", headers=h).json()
     assert model["waiting_confirmations"] == 0 and model["created_by"] == "worker"
     again = post(journey_client, admin_key, "Got someone else's box with a stranger's name on it")

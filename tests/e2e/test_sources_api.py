@@ -20,11 +20,11 @@ from tests.integration.sources.helpers import (
     counts,
     example_bytes,
     payload_bytes,
-    run_worker,
     sign,
 )
 from tests.support.api import auth, make_key, settings_for
 from tests.support.live import serve
+from tests.support.outbox import drain
 
 
 class Recorder:
@@ -245,7 +245,7 @@ def test_over_real_http_the_ack_comes_first_and_the_item_after(engine: Engine, a
         resp = http.post(f"/webhooks/{sid}", content=body, headers=sign("standard", body, msg_id="msg_live"))
         assert resp.status_code == 202 and resp.json() == {"status": "accepted"}
         assert counts(engine) == (1, 1, 0)
-        run_worker(engine)
+        drain(engine)
         listed = http.get("/api/v1/feedback", headers=auth(admin_key)).json()["items"]
     assert [i["external_id"] for i in listed] == ["hj-resp-8842"]
 
@@ -271,5 +271,5 @@ def test_concurrent_retries_of_one_delivery_store_it_once(engine: Engine, admin_
             statuses = sorted(pool.map(send, range(8)))
     assert statuses == [200] * 7 + [202]
     assert counts(engine) == (1, 1, 0)
-    run_worker(engine)
+    drain(engine)
     assert counts(engine)[2] == 1

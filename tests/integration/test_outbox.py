@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -13,9 +12,9 @@ from sqlmodel import Session
 from app.outbox import service
 from app.outbox.handlers import Handlers, JobContext
 from app.outbox.models import OutboxMessage
-from app.outbox.worker import run_once
 from integrations.base import PermanentError, RetryableError
-from tests.support.api import auth, settings_for
+from tests.support.api import auth
+from tests.support.outbox import run_round
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 delivered: list[tuple[str, int]] = []
@@ -37,6 +36,7 @@ async def _bug(ctx: JobContext, message: OutboxMessage) -> None:
     raise KeyError("oops")
 
 
+# This worker's own handler table: the kinds are this module's.
 HANDLERS: Handlers = {"t-ok": _ok, "t-429": _rate_limited, "t-400": _refused, "t-bug": _bug}
 
 
@@ -52,7 +52,7 @@ def _rows(engine: Engine) -> list[OutboxMessage]:
 
 
 def _run(engine: Engine, at: datetime, worker: str = "w1") -> int:
-    return asyncio.run(run_once(engine, settings_for(engine), worker, HANDLERS, clock=lambda: at))
+    return run_round(engine, now=at, worker=worker, handlers=HANDLERS)
 
 
 def test_same_dedupe_key_is_one_message(engine: Engine) -> None:

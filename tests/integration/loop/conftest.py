@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,15 +17,13 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-import app.loop.handlers  # registers the email handler
-import app.loop.jobs  # noqa: F401  (registers the loop's jobs)
 from app import wiring
 from app.core.settings import Settings
 from app.journey import service as journeys
-from app.outbox.worker import run_once
 from app.scheduler.registry import SchedulerConfig
 from app.scheduler.runner import run_tick
 from tests.support.api import example_journey, settings_for
+from tests.support.net import free_port
 
 # Short, test-sized policy: p4 due 4 days after opening; a reminder a day before, at due, then daily.
 POLICY: dict[str, Any] = {
@@ -68,16 +64,10 @@ class Smtp:
     port: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[Smtp]:
     mailbox = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -103,22 +93,8 @@ def apply_journey(engine: Engine, **changes: Any) -> None:
     with Session(engine) as session:
         journeys.apply(session, data, actor="test")
         session.commit()
-    # The parsed journey is cached by (database, version), and each test empties the database, so version 1
-    # of an earlier test (another policy) would be served again.
-    journeys._parsed.clear()
 
 
 def tick(engine: Engine, job: str, now: datetime, holder: str = "test") -> bool:
-    return run_tick(engine, settings_for(engine), wiring.job(job), SchedulerConfig(), holder=holder, now=now)
-
-
-def deliver(engine: Engine, settings: Settings, now: datetime) -> int:
-    """Run the outbox until it is empty at `now`."""
-    total = 0
-    while True:
-        n = asyncio.run(
-            run_once(engine, settings, "test-worker", wiring.HANDLERS, clock=lambda: now, limit=50)
-        )
-        total += n
-        if n == 0:
-            return total
+    settings = settings_for(engine)
+    return run_tick(engine, settings, wiring.job(job), SchedulerConfig(), holder=holder, now=now)

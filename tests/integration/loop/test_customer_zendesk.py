@@ -19,8 +19,9 @@ from app.loop import fixes
 from app.loop import service as loop
 from tests.fakes.fixtures import zendesk_fake  # noqa: F401
 from tests.fakes.zendesk import ZendeskStandIn
-from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings
+from tests.integration.loop.conftest import Smtp, apply_journey, loop_settings
 from tests.support.api import auth
+from tests.support.outbox import drain
 
 
 def test_zendesk_customers_get_a_public_comment(
@@ -76,7 +77,7 @@ def test_zendesk_customers_get_a_public_comment(
             t0,
         )
         session.commit()
-    deliver(engine, settings, t0 + timedelta(minutes=1))
+    drain(engine, settings, now=t0 + timedelta(minutes=1))
 
     public = [c for c in zendesk_fake.tickets[ticket.id].comments if c.get("public")]
     assert len(public) == 1

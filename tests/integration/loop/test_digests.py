@@ -18,7 +18,8 @@ from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.loop import service as loop
 from app.scheduler.registry import JobRun, SchedulerConfig
-from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings, tick
+from tests.integration.loop.conftest import Smtp, apply_journey, loop_settings, tick
+from tests.support.outbox import drain
 from tests.unit.digests.htmltree import parse
 
 HOSTILE = '<script>alert("x")</script><img src="https://evil.example/p.png"> & "quotes"'
@@ -90,10 +91,9 @@ def test_weekly_digests(engine: Engine, smtp: Smtp) -> None:
     run_at = datetime.combine(monday + timedelta(days=7), time(8, 30), tzinfo=UTC)
     assert tick(engine, "loop.digests", run_at)
     assert not tick(engine, "loop.digests", run_at + timedelta(minutes=5), holder="replica-2")
-    digests_job(
-        JobRun(engine, settings, SchedulerConfig(), run_at + timedelta(minutes=10))
-    )  # even without the lease: keyed, nothing new
-    deliver(engine, settings, run_at)
+    # Even without the lease: keyed, nothing new.
+    digests_job(JobRun(engine, settings, SchedulerConfig(), run_at + timedelta(minutes=10)))
+    drain(engine, settings, now=run_at)
     box = smtp.mailbox
 
     # Nothing to say to the owner of an idle stage (nor to Tom as a member of a team with nothing open).

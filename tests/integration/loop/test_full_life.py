@@ -25,7 +25,8 @@ from app.loop import customers, fixes
 from app.loop import service as loop
 from app.loop.models import CustomerNotice, IssueAccountability
 from app.main import create_app
-from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings, tick
+from tests.integration.loop.conftest import Smtp, apply_journey, loop_settings, tick
+from tests.support.outbox import drain
 
 OWNER = "ravi.menon@boxwise.example"  # owns "pay"; Asia/Kolkata
 SPONSOR = "dana.okafor@boxwise.example"  # sponsor of "pay" and CX lead
@@ -122,7 +123,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
 
     # Nothing is due until 12 hours before the due date.
     tick(engine, "loop.reminders", opened + timedelta(days=1))
-    assert deliver(engine, settings, opened + timedelta(days=1)) == 0
+    assert drain(engine, settings, now=opened + timedelta(days=1)).handled == 0
     with Session(engine) as session:
         state = session.get(IssueAccountability, issue_id)
         assert state is not None and state.priority == "p4" and state.due_at == due
@@ -130,7 +131,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     # Before due, at due: the owner only. Then overdue, two unacknowledged: the sponsor as well.
     for at in (due - timedelta(hours=11), due + timedelta(minutes=5), due + timedelta(days=1, minutes=5)):
         tick(engine, "loop.reminders", at)
-        deliver(engine, settings, at)
+        drain(engine, settings, now=at)
     assert len(box.to(OWNER)) == 3
     assert len(box.to(SPONSOR)) == 1
     escalated = box.to(SPONSOR)[0]
@@ -138,13 +139,13 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     assert "nobody acknowledged" in escalated.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     # A second sweep in a later tick of the same slot sends nothing again.
     tick(engine, "loop.reminders", due + timedelta(days=1, minutes=40))
-    assert deliver(engine, settings, due + timedelta(days=1, minutes=40)) == 0
+    assert drain(engine, settings, now=due + timedelta(days=1, minutes=40)).handled == 0
 
     # Acknowledged: the next overdue reminder goes to the owner alone (escalation starts again).
     with_session(engine, loop.acknowledge, issue_id, ACTOR, due + timedelta(days=1, hours=2))
     assert status(engine, issue_id) == "acknowledged"
     tick(engine, "loop.reminders", due + timedelta(days=2, minutes=5))
-    deliver(engine, settings, due + timedelta(days=2, minutes=5))
+    drain(engine, settings, now=due + timedelta(days=2, minutes=5))
     assert (len(box.to(OWNER)), len(box.to(SPONSOR))) == (4, 1)
 
     # Snoozed for two days with a reason: the slots inside it are skipped.
@@ -164,7 +165,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     )
     for day in (3, 4):
         tick(engine, "loop.reminders", due + timedelta(days=day, minutes=5))
-        deliver(engine, settings, due + timedelta(days=day, minutes=5))
+        drain(engine, settings, now=due + timedelta(days=day, minutes=5))
     assert len(box.to(OWNER)) == 4
     assert [e.reason for e in events(engine, issue_id, "snoozed")] == ["waiting on the payment provider"]
 
@@ -176,7 +177,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         loop.move(session, issue_id, "fix_shipped", "card dedupe fix", ACTOR, shipped)
         session.commit()
     tick(engine, "loop.reminders", shipped + timedelta(days=1, minutes=5))
-    assert deliver(engine, settings, shipped + timedelta(days=1, minutes=5)) == 0
+    assert drain(engine, settings, now=shipped + timedelta(days=1, minutes=5)).handled == 0
 
     # It comes back: three new items in six hours against three before. The check reopens the issue,
     # with the new items as the evidence, and only raises it once.
@@ -206,7 +207,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     ended = second + timedelta(days=2, hours=1)
     tick(engine, "loop.verification", ended)
     tick(engine, "loop.verification", ended + timedelta(hours=1))
-    deliver(engine, settings, ended + timedelta(hours=1))
+    drain(engine, settings, now=ended + timedelta(hours=1))
     asks = [m for m in box.to(OWNER) if "please confirm" in str(m["Subject"])]
     assert len(asks) == 1
 
@@ -216,7 +217,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     (confirmation,) = events(engine, issue_id, "confirmation")
     assert confirmation.after["early"] is False and confirmation.after["outcome"] == "holding"
     tick(engine, "loop.reminders", ended + timedelta(days=3))
-    deliver(engine, settings, ended + timedelta(days=3))
+    drain(engine, settings, now=ended + timedelta(days=3))
 
     # Each contactable customer is told once: not the one who said no, not the one without an address.
     notices = {str(m["To"]): m for m in box.received if "did it work for you" in str(m["Subject"])}

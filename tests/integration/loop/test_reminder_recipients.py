@@ -13,8 +13,9 @@ from app.core.clock import utcnow
 from app.issues.models import ExperienceIssue
 from app.loop.models import IssueAccountability
 from app.sync.models import Contribution
-from tests.integration.loop.conftest import POLICY, Smtp, apply_journey, deliver, loop_settings, tick
+from tests.integration.loop.conftest import POLICY, Smtp, apply_journey, loop_settings, tick
 from tests.integration.loop.test_full_life import events, ingest
+from tests.support.outbox import drain
 
 OWNER = "ravi.menon@boxwise.example"  # owner of "pay", Asia/Kolkata
 IT = "lee.chen@boxwise.example"  # the IT team, America/New_York
@@ -56,7 +57,7 @@ def test_open_contributions_and_quiet_hours(engine: Engine, smtp: Smtp) -> None:
 
     at = slot + timedelta(minutes=1)
     tick(engine, "loop.reminders", at)
-    deliver(engine, settings, at)
+    drain(engine, settings, now=at)
     box = smtp.mailbox
     assert len(box.to(IT)) == 1 and box.to(OWNER) == [] and box.to(BILLING_ONLY) == []
     # 08:00 in Kolkata is 02:30 UTC: the owner's copy of the same slot goes then, and only once.
@@ -66,7 +67,7 @@ def test_open_contributions_and_quiet_hours(engine: Engine, smtp: Smtp) -> None:
         slot + timedelta(hours=5),
     ):
         tick(engine, "loop.reminders", later)
-        deliver(engine, settings, later)
+        drain(engine, settings, now=later)
     assert len(box.to(OWNER)) == 1 and len(box.to(IT)) == 1
     sent = [
         (e.after["person"], e.after["role"], e.after["team"]) for e in events(engine, issue_id, "reminder")

@@ -18,8 +18,9 @@ from app.core.settings import Settings
 from app.issues.models import ExperienceIssue
 from app.scheduler.registry import JobRun, SchedulerConfig
 from app.scheduler.runner import run_tick
-from tests.integration.loop.conftest import Smtp, apply_journey, deliver, loop_settings
+from tests.integration.loop.conftest import Smtp, apply_journey, loop_settings
 from tests.integration.loop.test_full_life import ingest
+from tests.support.outbox import drain
 
 OWNER = "ravi.menon@boxwise.example"
 
@@ -88,7 +89,7 @@ def test_two_schedulers_send_each_reminder_and_digest_once(pg_engine: Engine, sm
     wiring.job("loop.digests").fn(
         JobRun(pg_engine, settings, SchedulerConfig(), digest_at + timedelta(minutes=1))
     )
-    deliver(pg_engine, settings, digest_at)
+    drain(pg_engine, settings, now=digest_at)
     keys = Counter(smtp.mailbox.keys())
     assert keys and max(keys.values()) == 1, keys
     reminders = [k for k in keys if k.startswith("reminder:")]

@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from app.journey import service as journeys
 from app.routing import index as routing
+from app.routing import placement
 from tests.support.api import example_journey
 
 _ids = itertools.count(1)
@@ -22,7 +26,7 @@ class Replicas:
         self.monkeypatch = monkeypatch
 
     def use(self, name: str) -> None:
-        self.monkeypatch.setattr(routing, "_indexes", self.caches[name])
+        self.monkeypatch.setattr(routing, "PROCESS_INDEXES", self.caches[name])
 
 
 def post(client: TestClient, key: str, text: str) -> dict[str, Any]:
@@ -79,7 +83,7 @@ def test_replicas_see_each_others_issues_merges_and_moves(
 
 
 def test_ids_committed_out_of_order_are_not_missed() -> None:
-    tail = routing._Tail()
+    tail = routing.Tail()
     tail.saw([1, 2, 5], now=0.0)  # 3 and 4 belong to transactions still open
     assert tail.top == 5 and set(tail.gaps) == {3, 4} and not tail.seen(3) and tail.seen(2)
     tail.saw([4], now=1.0)
@@ -89,22 +93,22 @@ def test_ids_committed_out_of_order_are_not_missed() -> None:
 
 
 def test_an_issue_profile_stops_growing_at_the_cap(
-    journey_client: TestClient, admin_key: str, monkeypatch: pytest.MonkeyPatch
+    journey_client: TestClient, admin_key: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = {"Authorization": f"Bearer {admin_key}"}
     journey = example_journey()
     journey["routing"]["touchpoint_grouping"] = "similarity"
     assert journey_client.put("/api/v1/journey", json=journey, headers=h).status_code == 200
     monkeypatch.setattr(routing, "MAX_ITEMS_PER_ISSUE", 2)
-    monkeypatch.setattr(routing, "_indexes", {})
     first = post(journey_client, admin_key, "The fish smelled bad when I opened it")
     for n in range(3):
         assert (
             post(journey_client, admin_key, f"Fish smelled bad again, week {n}")["issue_id"]
             == first["issue_id"]
         )
-    (state,) = routing._indexes.values()
-    key = next(k for k in state.index._issues if k.endswith(first["placement"]["fingerprint"]))
-    assert state.index.size(key) == 2
+    with Session(engine) as session, routing.grouping(session, journeys.current(session)) as grouper:
+        key = placement.index_key(first["stage"], first["placement"]["fingerprint"])
+        assert key in grouper.index
+        assert grouper.index.size(key) == 2
     issue = journey_client.get(f"/api/v1/issues/{first['issue_id']}", headers=h).json()
     assert issue["item_count"] == 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,13 +10,11 @@ from httpx import Response
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from app import wiring
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
 from app.outbox.models import OutboxMessage
-from app.outbox.worker import run_once
 from integrations import signatures
-from tests.support.api import auth, settings_for
+from tests.support.api import auth
 from tests.unit.surveys._support import LoopbackServer, example_bytes, load, payload_bytes
 
 __all__ = ["LoopbackServer", "example_bytes", "load", "payload_bytes"]
@@ -111,18 +108,6 @@ def deliver(
     if headers is None:
         headers = sign(kind, body, **sign_kw)
     return client.post(path, content=body, headers=headers)
-
-
-def run_worker(engine: Engine, rounds: int = 10) -> int:
-    """Delivers due outbox messages until none are left; returns how many were handled."""
-    settings = settings_for(engine)
-    total = 0
-    for _ in range(rounds):
-        handled = asyncio.run(run_once(engine, settings, "test-worker", wiring.HANDLERS))
-        total += handled
-        if not handled:
-            break
-    return total
 
 
 def count(engine: Engine, model: type) -> int:

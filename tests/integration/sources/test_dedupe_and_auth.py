@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from tests.support.outbox import drain
+
 from .helpers import (
     SECRETS,
     counts,
@@ -18,7 +20,6 @@ from .helpers import (
     items,
     now,
     payload_bytes,
-    run_worker,
     sign,
 )
 
@@ -70,10 +71,10 @@ def test_redelivery_after_processing_makes_no_second_item(
     source = create_source(journey_client, admin_key, kind)
     body = SAMPLES[kind]
     assert deliver(journey_client, source, body).status_code == 202
-    run_worker(engine)
+    drain(engine)
     # A retry signed afresh (new timestamp for Zendesk and Standard Webhooks) is still the same delivery.
     assert deliver(journey_client, source, body).status_code == 200
-    run_worker(engine)
+    drain(engine)
     assert len(items(journey_client, admin_key)) == 1 and counts(engine) == (1, 1, 1)
 
 
@@ -139,7 +140,7 @@ def test_delighted_created_then_updated_is_one_item_updated(
     # Delighted does not promise order: the update arrives, then the older "created" event.
     for body in (json.dumps(updated).encode(), created_body):
         assert deliver(journey_client, source, body).status_code == 202
-        run_worker(engine)
+        drain(engine)
     (item,) = items(journey_client, admin_key)
     assert (item["score"], item["text"]) == (9.0, "Your service is fast and flawless!")
     issue = journey_client.get(
@@ -154,7 +155,7 @@ def test_delighted_created_then_updated_is_one_item_updated(
     updated["event_id"] = "evt-updated-5436"
     for payload in (created, updated):
         assert deliver(journey_client, source, json.dumps(payload).encode()).status_code == 202
-        run_worker(engine)
+        drain(engine)
     found = {i["external_id"]: i for i in items(journey_client, admin_key)}
     assert set(found) == {"5435", "5436"}
     assert (found["5436"]["score"], found["5436"]["text"]) == (3.0, "Box arrived warm")
@@ -175,7 +176,7 @@ def test_zendesk_rating_changed_from_bad_to_good_updates_the_item(
     )
     for n, body in enumerate((bad, json.dumps(good).encode())):
         assert deliver(journey_client, source, body, msg_id=f"m{n}").status_code == 202
-        run_worker(engine)
+        drain(engine)
     (item,) = items(journey_client, admin_key)
     assert (item["score"], item["text"], item["metadata"]["zendesk_rating"]) == (
         5.0,

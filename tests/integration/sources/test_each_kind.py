@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from app.feedback.models import FeedbackItem
 from tests.support.api import auth
+from tests.support.outbox import drain
 
 from .helpers import (
     QUALTRICS_API_TOKEN,
@@ -25,12 +26,11 @@ from .helpers import (
     example_bytes,
     items,
     payload_bytes,
-    run_worker,
 )
 
 
 def _one_item(client: TestClient, key: str, engine: Engine) -> dict[str, Any]:
-    assert run_worker(engine) == 1
+    assert drain(engine).handled == 1
     (item,) = items(client, key)
     assert [d.state for d in deliveries(engine)] == ["processed"]
     return item
@@ -224,7 +224,7 @@ def test_zendesk_rest_ratings_each_become_one_item(
     source = create_source(journey_client, admin_key, "zendesk", default_touchpoint="support-csat")
     body = example_bytes("zendesk_satisfaction_ratings_response.json")
     assert deliver(journey_client, source, body).status_code == 202
-    assert run_worker(engine) == 1
+    assert drain(engine).handled == 1
     found = sorted(items(journey_client, admin_key), key=lambda i: i["external_id"])
     assert [(i["external_id"], i["score"], i["scale"], i["customer_ref"]) for i in found] == [
         ("csat:208", 5.0, "csat", "7881"),
@@ -245,7 +245,7 @@ def test_standard_contact_and_events_that_make_nothing(
     unsubscribe = json.loads(example_bytes("delighted_survey_response.json"))
     unsubscribe.update(event_type="unsubscribe.created", event_id="evt-unsub")
     assert deliver(journey_client, delighted, json.dumps(unsubscribe).encode()).status_code == 202
-    assert run_worker(engine) == 2
+    assert drain(engine).handled == 2
     (item,) = items(journey_client, admin_key)
     assert item["source"] == "standard-contact" and item["score"] is None
     assert item["metadata"]["contact"] is True

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.support.api import auth
+from tests.support.outbox import drain
 
 from .helpers import (
     SM_API_TOKEN,
@@ -20,7 +21,6 @@ from .helpers import (
     example_bytes,
     items,
     payload_bytes,
-    run_worker,
 )
 
 TYPEFORM = example_bytes("typeform_form_response.json")
@@ -39,7 +39,7 @@ def test_unreadable_payload_is_quarantined_then_replayed_after_the_mapping_is_fi
     # The mapping insists on a score, and the example form has no NPS question.
     source = create_source(journey_client, admin_key, "typeform", mapping={"require": ["score"]})
     assert deliver(journey_client, source, TYPEFORM).status_code == 202
-    run_worker(engine)
+    drain(engine)
     assert items(journey_client, admin_key) == []
     (held,) = _quarantine(journey_client, admin_key, source["id"])
     assert held["delivery_id"] == "LtWXD3crgy" and held["body"] == TYPEFORM.decode()
@@ -70,7 +70,7 @@ def test_unreadable_payload_is_quarantined_then_replayed_after_the_mapping_is_fi
         f"/api/v1/sources/{source['id']}/quarantine/{held['id']}/replay", headers=auth(admin_key)
     )
     assert replay.status_code == 202 and replay.json() == {"replayed": 1}
-    run_worker(engine)
+    drain(engine)
     (item,) = items(journey_client, admin_key)
     assert (item["score"], item["scale"], item["external_id"]) == (
         9.0,
@@ -96,7 +96,7 @@ def test_body_that_is_not_json_is_kept_and_replay_all_reruns_it(
     wrong_type["event_data"]["survey_type"] = "stars10"
     wrong_type["event_id"] = "evt-stars"
     assert deliver(client, source, json.dumps(wrong_type).encode()).status_code == 202
-    run_worker(engine)
+    drain(engine)
     held = _quarantine(client, admin_key, source["id"])
     assert [h["error"] for h in held] == [
         "$: body: not valid JSON at line 1 column 57",
@@ -114,7 +114,7 @@ def test_body_that_is_not_json_is_kept_and_replay_all_reruns_it(
     assert resp.status_code == 200, resp.text
     replay = client.post(f"/api/v1/sources/{source['id']}/quarantine/replay", headers=auth(admin_key))
     assert replay.json() == {"replayed": 2}
-    run_worker(engine)
+    drain(engine)
     (item,) = items(client, admin_key)
     assert (item["score"], item["scale"]) == (wrong_type["event_data"]["score"], "nps")
     (still,) = _quarantine(client, admin_key, source["id"])  # the cut-short body stays held
@@ -132,11 +132,11 @@ def test_fetch_failures_retry_then_quarantine_and_replay(
         assert (
             deliver(client, source, example_bytes("surveymonkey_response_completed.json")).status_code == 202
         )
-        run_worker(engine, rounds=3)
+        drain(engine, max_rounds=3)
         # A 503 is worth retrying: the delivery waits, pending, while the outbox retries.
         assert [d.state for d in deliveries(engine)] == ["pending"] and len(api.requests) >= 1
         api.routes[SM_DETAILS_PATH] = (404, {}, b'{"error": {"message": "Resource not found"}}')
-        _run_until_done(engine)
+        drain(engine, skip_backoff=True)  # backoff puts retries in the future: let that time pass
         (held,) = _quarantine(client, admin_key, source["id"])
         assert str(held["error"]).startswith(
             "fetch: GET /v3/surveys/123456789/responses/123456/details: HTTP 404"
@@ -144,27 +144,9 @@ def test_fetch_failures_retry_then_quarantine_and_replay(
         assert SM_API_TOKEN not in str(held)
         api.routes[SM_DETAILS_PATH] = (200, {}, payload_bytes("surveymonkey_response_details.json"))
         client.post(f"/api/v1/sources/{source['id']}/quarantine/replay", headers=auth(admin_key))
-        run_worker(engine)
+        drain(engine)
     (item,) = items(client, admin_key)
     assert item["external_id"] == "123456" and item["score"] == 3.0
-
-
-def _run_until_done(engine: Engine) -> None:
-    # Backoff puts retries in the future; make them due now, as time passing would.
-    from sqlalchemy import update
-    from sqlmodel import Session
-
-    from app.core.clock import utcnow
-    from app.outbox.models import OutboxMessage
-
-    for _ in range(5):
-        with Session(engine) as s:
-            s.execute(
-                update(OutboxMessage).where(OutboxMessage.state == "pending").values(available_at=utcnow())
-            )  # type: ignore[arg-type]
-            s.commit()
-        if not run_worker(engine):
-            return
 
 
 def test_deleting_a_source_drops_its_raw_deliveries_not_its_items(
@@ -172,7 +154,7 @@ def test_deleting_a_source_drops_its_raw_deliveries_not_its_items(
 ) -> None:
     source = create_source(client, admin_key, "standard")
     assert deliver(client, source, payload_bytes("standard_feedback_created.json")).status_code == 202
-    run_worker(engine)
+    drain(engine)
     assert client.delete(f"/api/v1/sources/{source['id']}", headers=auth(admin_key)).status_code == 204
     assert counts(engine)[0] == 0 and len(items(client, admin_key)) == 1
     assert client.get(f"/api/v1/sources/{source['id']}", headers=auth(admin_key)).status_code == 404

@@ -1,35 +1,33 @@
 """Sync tests: the app (TestClient, or uvicorn on loopback for webhooks) against the vendor stand-ins.
 
-The outbox is driven by `Sync.drain`, which runs the real worker round (`run_once`) with a clock that
-jumps to the next due message instead of sleeping through backoff.
+The outbox is driven by `Sync.drain` (`tests.support.outbox.drain`), which runs the real worker round with a
+clock that jumps to the next due message instead of sleeping through backoff.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from app import wiring
 from app.core.clock import utcnow
 from app.core.settings import Settings
 from app.inbox.models import InboundDelivery
 from app.outbox.models import OutboxMessage
-from app.outbox.worker import run_once
 from app.sync.models import Contribution
 from tests.fakes.fixtures import jira_fake, webhook_receiver, zendesk_fake  # noqa: F401
 from tests.fakes.jira import JiraStandIn
 from tests.fakes.zendesk import ZendeskStandIn
 from tests.support.api import auth
 from tests.support.live import serve
+from tests.support.outbox import drain, run_round
 
 JIRA_SECRET = "jira-webhook-secret-1"
 ZENDESK_SECRET = "zendesk-webhook-secret-1"
@@ -138,32 +136,13 @@ class Sync:
 
     def run_once(self, limit: int = 10) -> int:
         self.clock = max(self.clock, utcnow())  # never behind messages written since
-        return asyncio.run(
-            run_once(
-                self.engine,
-                self.settings,
-                "test-worker",
-                wiring.HANDLERS,
-                clock=lambda: self.clock,
-                limit=limit,
-            )
-        )
+        return run_round(self.engine, self.settings, now=self.clock, limit=limit)
 
     def drain(self, max_rounds: int = 60) -> None:
         """Deliver until nothing is pending, jumping the clock over backoff waits."""
-        for _ in range(max_rounds):
-            if self.run_once():
-                continue
-            with Session(self.engine) as s:
-                due = s.execute(
-                    select(func.min(col(OutboxMessage.available_at))).where(
-                        col(OutboxMessage.state) == "pending"
-                    )
-                ).scalar_one_or_none()
-            if due is None:
-                return
-            self.clock = max(self.clock, due) + timedelta(milliseconds=1)
-        raise AssertionError("the outbox did not drain")
+        self.clock = drain(
+            self.engine, self.settings, now=self.clock, skip_backoff=True, max_rounds=max_rounds
+        ).now
 
     def messages(self, kind_prefix: str = "sync.") -> list[OutboxMessage]:
         with Session(self.engine) as s:

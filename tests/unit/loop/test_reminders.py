@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.journey.accountability import DEFAULT_POLICY, AccountabilityPolicy, QuietHours
+from app.journey.accountability import DEFAULT_POLICY, AccountabilityPolicy, Cadence, QuietHours
 from app.journey.schemas import Journey
 from app.loop.reminders import (
     Acknowledgement,
@@ -14,10 +17,14 @@ from app.loop.reminders import (
     Recipient,
     ReminderState,
     SentReminder,
+    Slot,
     Snooze,
     chain_for,
     due_reminders,
+    escalation_level,
+    latest_slot,
     out_of_quiet_hours,
+    recipients,
 )
 
 # Thursday 16:00 UTC: 16:00 in London, 21:30 in Kolkata (quiet), 11:00 in New York.
@@ -198,3 +205,167 @@ def test_chain_from_the_example_journey() -> None:
     assert [s.person for s in chain.escalation_steps()] == ["dana"]  # sponsor and CX lead are one person
     reminders = due_reminders(state(), chain, DEFAULT_POLICY.model_copy(update={"quiet_hours": None}), DUE)
     assert people(reminders) == ["amara", "jo", "ravi"]
+
+
+# --- slots, levels, chains and quiet hours on their own ------------------------------------------------
+
+
+def test_latest_slot_walks_before_due_then_due_then_overdue() -> None:
+    cadence = Cadence(before_due=[2 * DAY, timedelta(hours=6)], at_due=True, overdue_every=DAY)
+    assert latest_slot(DUE, cadence, DUE - 2 * DAY - timedelta(seconds=1)) is None
+    assert latest_slot(DUE, cadence, DUE - 2 * DAY) == Slot(at=DUE - 2 * DAY, kind="before_due")
+    assert latest_slot(DUE, cadence, DUE - timedelta(hours=1)) == Slot(
+        at=DUE - timedelta(hours=6), kind="before_due"
+    )
+    assert latest_slot(DUE, cadence, DUE) == Slot(at=DUE, kind="at_due")
+    assert latest_slot(DUE, cadence, DUE + DAY - timedelta(seconds=1)) == Slot(at=DUE, kind="at_due")
+    assert latest_slot(DUE, cadence, DUE + DAY) == Slot(at=DUE + DAY, kind="overdue")
+    # a sweep that was down for a week sees one slot, the latest
+    assert latest_slot(DUE, cadence, DUE + 7 * DAY + timedelta(hours=3)) == Slot(
+        at=DUE + 7 * DAY, kind="overdue"
+    )
+
+
+def test_without_at_due_the_last_before_due_slot_holds_until_the_first_overdue_one() -> None:
+    cadence = Cadence(before_due=[DAY], at_due=False, overdue_every=2 * DAY)
+    assert latest_slot(DUE, cadence, DUE + DAY) == Slot(at=DUE - DAY, kind="before_due")
+    assert latest_slot(DUE, cadence, DUE + 2 * DAY) == Slot(at=DUE + 2 * DAY, kind="overdue")
+    assert latest_slot(DUE, Cadence(before_due=[], at_due=False), DUE) is None
+
+
+@given(st.integers(min_value=-10 * 24 * 60, max_value=30 * 24 * 60))
+def test_the_latest_slot_has_passed_and_no_later_slot_has(minutes: int) -> None:
+    cadence = DEFAULT_POLICY.reminders.p2
+    now = DUE + timedelta(minutes=minutes)
+    slot = latest_slot(DUE, cadence, now)
+    first = DUE - max(cadence.before_due)
+    if now < first:
+        assert slot is None
+        return
+    assert slot is not None and slot.at <= now
+    assert now - slot.at < max(cadence.overdue_every, max(cadence.before_due))
+    if slot.kind == "overdue":
+        assert (slot.at - DUE) % cadence.overdue_every == timedelta(0) and slot.at > DUE
+
+
+def test_escalation_level_counts_unacknowledged_slots_and_stops_at_the_chain_top() -> None:
+    sent = [SentReminder(slot=DUE + n * DAY, person="tom", at=DUE + n * DAY) for n in range(6)]
+    st_ = state(sent=sent)
+    assert escalation_level(st_, DUE + DAY, DUE + DAY, after=2, steps=2) == 0  # one earlier slot
+    assert escalation_level(st_, DUE + 2 * DAY, DUE + 2 * DAY, after=2, steps=2) == 1
+    assert escalation_level(st_, DUE + 6 * DAY, DUE + 6 * DAY, after=2, steps=2) == 2
+    assert escalation_level(st_, DUE + 6 * DAY, DUE + 6 * DAY, after=2, steps=1) == 1  # no CX lead
+    assert escalation_level(st_, DUE + 6 * DAY, DUE + 6 * DAY, after=1, steps=0) == 0
+    acked = st_.model_copy(
+        update={"acknowledgements": [Acknowledgement(at=DUE + 5 * DAY + timedelta(hours=1))]}
+    )
+    assert escalation_level(acked, DUE + 6 * DAY, DUE + 6 * DAY, after=2, steps=2) == 0
+    # an acknowledgement that has not happened yet at `now` does not count
+    assert escalation_level(acked, DUE + 6 * DAY, DUE + 5 * DAY, after=2, steps=2) == 2
+
+
+def test_a_level_once_reached_is_kept_for_later_slots() -> None:
+    sent = [SentReminder(slot=DUE, person="dana", level=2, at=DUE)]
+    assert escalation_level(state(sent=sent), DUE + DAY, DUE + DAY, after=5, steps=2) == 2
+
+
+def test_recipients_add_steps_by_level_and_name_each_person_once() -> None:
+    assert [r.person for r in recipients(CHAIN, 0)] == ["tom", "ravi"]
+    assert [r.person for r in recipients(CHAIN, 1)] == ["tom", "ravi", "dana"]
+    assert [r.person for r in recipients(CHAIN, 2)] == ["tom", "ravi", "dana", "kim"]
+    assert [r.person for r in recipients(CHAIN, 9)] == ["tom", "ravi", "dana", "kim"]
+    owner_twice = CHAIN.model_copy(update={"teams": [CHAIN.owner.model_copy(update={"role": "team"})]})
+    assert [r.person for r in recipients(owner_twice, 0)] == ["tom"]
+
+
+def test_escalation_skips_missing_people_and_the_owner_as_sponsor() -> None:
+    owner = CHAIN.owner
+    alone = Chain(owner=owner)
+    assert alone.escalation_steps() == []
+    self_sponsored = Chain(
+        owner=owner, sponsor=owner.model_copy(update={"role": "sponsor"}), cx_lead=CHAIN.cx_lead
+    )
+    assert [s.person for s in self_sponsored.escalation_steps()] == ["kim"]
+
+
+def test_dedupe_key_names_the_slot_in_utc_whatever_its_zone() -> None:
+    local = DUE.astimezone(ZoneInfo("Asia/Kolkata"))
+    reminder = due_reminders(state(due=local), CHAIN, DEFAULT_POLICY, DUE)[0]
+    assert reminder.dedupe_key("7") == "reminder:7:20261105T160000Z:tom"
+    assert not reminder.escalation
+
+
+def test_nothing_without_a_due_date() -> None:
+    assert due_reminders(state(due=None), CHAIN, DEFAULT_POLICY, DUE + 5 * DAY) == []
+
+
+def test_daytime_quiet_hours_and_their_edges() -> None:
+    lunch = QuietHours(start=time(12, 0), end=time(13, 30))
+    noon = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+    assert out_of_quiet_hours(noon - timedelta(minutes=1), "UTC", lunch) == noon - timedelta(minutes=1)
+    assert out_of_quiet_hours(noon, "UTC", lunch) == noon.replace(hour=13, minute=30)  # start is quiet
+    assert out_of_quiet_hours(noon.replace(hour=13, minute=30), "UTC", lunch) == noon.replace(
+        hour=13, minute=30
+    )
+    night = QuietHours()
+    eight = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+    assert out_of_quiet_hours(eight, "UTC", night) == eight  # end is awake
+    assert out_of_quiet_hours(eight.replace(hour=20), "UTC", night) == datetime(2026, 11, 11, 8, tzinfo=UTC)
+
+
+ZONES = ["UTC", "Europe/London", "Asia/Kolkata", "America/New_York", "Pacific/Auckland", "Asia/Kathmandu"]
+
+
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+    st.sampled_from(ZONES),
+    st.booleans(),
+    st.sampled_from([(time(20, 0), time(8, 0)), (time(22, 30), time(6, 15)), (time(12, 0), time(14, 0))]),
+)
+def test_delivery_is_never_earlier_and_never_inside_quiet_hours(
+    at: datetime, zone: str, weekends: bool, window: tuple[time, time]
+) -> None:
+    quiet = QuietHours(start=window[0], end=window[1], weekends=weekends)
+    out = out_of_quiet_hours(at, zone, quiet)
+    assert out >= at
+    assert out - at <= timedelta(days=4)  # at most a night and a weekend
+    start, end = window
+
+    def asleep(t: time) -> bool:
+        return start <= t < end if start < end else (t >= start or t < end)
+
+    local = out.astimezone(ZoneInfo(zone))
+    assert not asleep(local.time()), local
+    if weekends:
+        assert local.weekday() < 5, local
+    at_local = at.astimezone(ZoneInfo(zone))
+    if not asleep(at_local.time()) and not (weekends and at_local.weekday() >= 5):
+        assert out == at  # awake already: sent at once
+
+
+def test_chain_for_an_unknown_stage_and_unknown_teams() -> None:
+    with open("examples/journey.yaml") as fh:
+        journey = Journey.model_validate(yaml.safe_load(fh))
+    with pytest.raises(KeyError, match="unknown stage 'nowhere'"):
+        chain_for(journey, "nowhere", [])
+    chain = chain_for(journey, "use", ["no-such-team", "kitchen"])
+    assert chain.owner.person == "maya" and chain.owner.role == "owner"
+    assert [(r.person, r.role, r.team) for r in chain.teams] == [("maya", "team", "kitchen")]
+    assert chain_for(journey, "use", []).teams == []
+
+
+@given(st.integers(min_value=-3 * 24, max_value=12 * 24), st.sampled_from(["p1", "p2", "p3", "p4"]))
+def test_what_is_due_has_passed_goes_to_each_person_once_and_is_not_sent_twice(
+    hours: int, priority: str
+) -> None:
+    now = DUE + timedelta(hours=hours)
+    st_ = state(priority=priority)
+    out = due_reminders(st_, CHAIN, DEFAULT_POLICY, now)
+    assert len({r.person for r in out}) == len(out)
+    assert len({r.slot for r in out}) <= 1
+    for r in out:
+        assert r.slot <= r.deliver_at <= now
+        assert r.overdue_by == max(timedelta(0), now - DUE)
+    assert (
+        due_reminders(st_.model_copy(update={"sent": sent_all(out, now)}), CHAIN, DEFAULT_POLICY, now) == []
+    )

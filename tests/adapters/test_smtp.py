@@ -26,17 +26,12 @@ from pydantic import ValidationError
 
 from integrations.base import PermanentError, RetryableError
 from integrations.smtp import SmtpConfig, SmtpSender
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "hunter2-Sm7p-s3cret"
 USER = "seam-mailer"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +122,7 @@ def smtp_server(tls_files: tuple[Path, Path]) -> Iterator[Server]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     mailbox = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         mailbox,
         hostname="127.0.0.1",
@@ -199,7 +194,7 @@ async def test_one_refused_recipient_of_two_is_reported_not_raised(smtp_server: 
 
 
 async def test_connection_refused_is_retryable() -> None:
-    config = SmtpConfig(host="127.0.0.1", port=_free_port(), starttls="on", from_address="seam@x.example")
+    config = SmtpConfig(host="127.0.0.1", port=free_port(), starttls="on", from_address="seam@x.example")
     with pytest.raises(RetryableError) as caught:
         await SmtpSender(config).send(_message())
     assert caught.value.status is None
