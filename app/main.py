@@ -27,6 +27,7 @@ from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
 from app.sync.router import router as sync_router
 from app.sync.webhooks import router as sync_webhooks_router
+from app.web import setup as web
 
 log = logging.getLogger("seam")
 
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app = FastAPI(
         lifespan=lifespan,
+        # Served by app.web.docs with assets of our own: no CDN.
+        docs_url=None,
+        redoc_url=None,
         title="Seam",
         version="0.1.0",
         description="Turns customer feedback into confirmed fixes, stage by stage of the customer journey.",
@@ -82,4 +86,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(sources_webhooks_router)
     app.include_router(sync_router)
     app.include_router(sync_webhooks_router)
+    web.install(app)
     return app

@@ -9,6 +9,7 @@ from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueT
 from app.journey.models import JourneyVersion
 from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent
 from app.outbox.models import OutboxMessage
+from app.people.models import AuditEntry, UsedToken
 from app.routing.models import RoutingConfirmation, RoutingModel
 from app.scheduler.models import JobTick
 from app.sources.models import Source
@@ -18,6 +19,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Contribution",
     "CustomerNotice",
     "ExperienceIssue",
@@ -37,5 +39,6 @@ __all__ = [
     "RoutingConfirmation",
     "RoutingModel",
     "Source",
+    "UsedToken",
     "metadata",
 ]
