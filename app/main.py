@@ -18,7 +18,6 @@ from app.core.settings import Settings, get_settings
 from app.feedback.router import router as feedback_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
-from app.loop.router import public as loop_public_router
 from app.loop.router import router as loop_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
@@ -81,7 +80,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(outbox_router)
     app.include_router(routing_router)
     app.include_router(loop_router)
-    app.include_router(loop_public_router)
     app.include_router(sources_router)
     app.include_router(sources_webhooks_router)
     app.include_router(sync_router)

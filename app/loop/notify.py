@@ -19,6 +19,7 @@ from app.loop import mail
 from app.loop.models import IssueAccountability, ReminderSent
 from app.loop.reminders import DueReminder
 from app.loop.verification import Verification
+from app.people.service import action_links
 
 SENT = ReminderSent.__table__  # type: ignore[attr-defined]
 OPEN_CONTRIBUTION = ("requested", "open", "in_progress")
@@ -47,7 +48,7 @@ def open_teams(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str
 
 
 def issue_url(issue_id: int) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/api/v1/issues/{issue_id}"
+    return f"{get_settings().public_url.rstrip('/')}/issues/{issue_id}"
 
 
 def _why(r: DueReminder) -> str:
@@ -104,6 +105,10 @@ def send_reminder(
             "impact": f"{state.impact_score:g}",
             "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "link": issue_url(issue.id),
+            # Signed for this person, issue and action; each opens a page whose button acts.
+            **action_links(
+                get_settings().secret_key.get_secret_value(), get_settings().public_url, r.person, issue.id, now
+            ),
         },
     )
     mail.queue(

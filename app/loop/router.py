@@ -1,11 +1,12 @@
-"""Close-the-loop endpoints: acknowledge, snooze, confirm; the digest preview; the customer's answer."""
+"""Close-the-loop endpoints: acknowledge, snooze, confirm; the digest preview. (The customer's answer to
+"did this fix it for you?" is a page: app.web.links.)"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -24,12 +25,11 @@ from app.issues import service as issues
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
-from app.loop import customers, queries
+from app.loop import queries
 from app.loop import service as loop
 from app.loop.jobs import scheduler_config
 
 router = APIRouter(prefix="/api/v1", tags=["loop"], responses=PROBLEM_RESPONSES)
-public = APIRouter(tags=["loop"])
 
 
 class SnoozeIn(ApiModel):
@@ -123,28 +123,3 @@ def digest_preview(
     if not found:
         raise NotFound("Nobody in the journey gets a digest at this address.")
     return HTMLResponse(render(found[0].digest).html)
-
-
-_PAGE = (
-    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Thank you</title></head>'
-    '<body style="font-family:Arial,sans-serif;"><p>{}</p></body></html>'
-)
-
-
-@public.get("/feedback/fixed/{token}", response_class=HTMLResponse, include_in_schema=False)
-def fixed_answer(
-    token: Annotated[str, Path(max_length=100)],
-    answer: Literal["yes", "no"],
-    session: Session = Depends(get_session),
-) -> HTMLResponse:
-    """The customer's one-click answer to "did this fix it for you?" (the signed link is the credential)."""
-    notice_id = customers.notice_of_token(token)
-    if notice_id is None:
-        return HTMLResponse(_PAGE.format("This link is not valid."), status_code=404)
-    notice = customers.answer(
-        session, journeys.current_or_none(session), notice_id, answer == "yes", utcnow()
-    )
-    if notice is None:
-        return HTMLResponse(_PAGE.format("This link is not valid."), status_code=404)
-    session.commit()
-    return HTMLResponse(_PAGE.format("Thank you, we have your answer."))

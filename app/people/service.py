@@ -126,3 +126,12 @@ def audit(
             actor=actor[:200], action=action[:50], target=target, outcome=outcome, detail=(detail or None)
         )
     )
+
+
+def action_links(secret: str, base_url: str, person: str, issue_id: int, now: datetime) -> dict[str, str]:
+    """A reminder's one-click links: each opens a confirmation page (app.web.links)."""
+    base = base_url.rstrip("/")
+    return {
+        f"{action}_link": f"{base}/act/{action_token(secret, person, issue_id, action, now)}"
+        for action in ACTIONS
+    }

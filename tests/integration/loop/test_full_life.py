@@ -231,13 +231,19 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         ("ravi", "overdue", 0),
     ]
 
-    # Ann answers "no" with one click: it comes back as feedback at the issue's moment, once.
+    # Ann follows "no": the link shows the question (a GET changes nothing), her button answers, once.
     text = notices["ann@example.org"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     link = re.search(r"http://\S+/feedback/fixed/(\S+)\?answer=no", text)
     assert link is not None
     with TestClient(create_app(settings, engine)) as client:
+        page = client.get(f"/feedback/fixed/{link.group(1)}", params={"answer": "no"})
+        assert page.status_code == 200 and "Did this fix it for you?" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
         for _ in range(2):
-            resp = client.get(f"/feedback/fixed/{link.group(1)}", params={"answer": "no"})
+            resp = client.post(
+                f"/feedback/fixed/{link.group(1)}", data={"answer": "no", "csrf": csrf.group(1)}
+            )
             assert resp.status_code == 200, resp.text
         assert client.get(f"/feedback/fixed/{link.group(1)}x", params={"answer": "yes"}).status_code == 404
     with Session(engine) as session:
