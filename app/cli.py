@@ -174,11 +174,24 @@ def demo(
         session.commit()
     created = sum(r.status == "created" for r in results)
     err.print(f"demo data: {created} new items ({len(results) - created} already there)")
-    typer.echo(f"Seam is at http://{host}:{port}/docs  (API under /api/v1)")
+    typer.echo(f"Seam is at http://{host}:{port}/  (API docs at /docs, API under /api/v1)")
+    typer.echo(_demo_sign_in(session, host, port))
     typer.echo(f"Demo API key (admin):\n{token}")
     if serve_api:
         os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)
         serve(host=host, port=port, workers=1)
+
+
+def _demo_sign_in(session: Session, host: str, port: int) -> str:
+    """A one-time sign-in link for the demo's CX lead: a laptop without SMTP can still sign in."""
+    from app.core.clock import utcnow
+    from app.journey import service as journeys
+    from app.people.service import sign_in_link
+
+    journey = journeys.current(session)
+    lead = journey.cx_lead or journey.people[0].id
+    link = sign_in_link(get_settings().secret_key.get_secret_value(), f"http://{host}:{port}", lead, utcnow())
+    return f"Sign in as the CX lead ({lead}), once, within 15 minutes:\n{link}"
 
 
 # --- close the loop: the scheduler and the digest preview ---------------------------------------

@@ -16,6 +16,7 @@ from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
 from app.core.settings import Settings, get_settings
 from app.feedback.router import router as feedback_router
+from app.issues.curation_router import router as curation_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
 from app.loop.router import router as loop_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(journey_router)
     app.include_router(feedback_router)
     app.include_router(issues_router)
+    app.include_router(curation_router)
     app.include_router(outbox_router)
     app.include_router(routing_router)
     app.include_router(loop_router)

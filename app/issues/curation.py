@@ -3,12 +3,13 @@ event with its actor, so the timeline says who did what."""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.errors import InvalidInput, field_error
 from app.issues import service as issues
-from app.issues.models import ExperienceIssue
+from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.schemas import Journey
 
 MAX_TITLE = 300
@@ -58,7 +59,7 @@ def reassign(
     return issue
 
 
-def comment(session: Session, issue_id: int, text: str, actor: issues.Actor) -> None:
+def comment(session: Session, issue_id: int, text: str, actor: issues.Actor) -> IssueEvent:
     body = text.strip()
     if not body:
         raise InvalidInput("A comment cannot be empty.", errors=[field_error("text", "must not be empty")])
@@ -66,3 +67,11 @@ def comment(session: Session, issue_id: int, text: str, actor: issues.Actor) -> 
         raise InvalidInput("The comment is too long.", errors=[field_error("text", f"at most {MAX_COMMENT}")])
     issues.get(session, issue_id)
     issues.record_event(session, issue_id, "comment", actor, reason=body)
+    session.flush()
+    stmt = (
+        select(IssueEvent)
+        .where(col(IssueEvent.issue_id) == issue_id, col(IssueEvent.kind) == "comment")
+        .order_by(col(IssueEvent.id).desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one()

@@ -107,7 +107,11 @@ def send_reminder(
             "link": issue_url(issue.id),
             # Signed for this person, issue and action; each opens a page whose button acts.
             **action_links(
-                get_settings().secret_key.get_secret_value(), get_settings().public_url, r.person, issue.id, now
+                get_settings().secret_key.get_secret_value(),
+                get_settings().public_url,
+                r.person,
+                issue.id,
+                now,
             ),
         },
     )

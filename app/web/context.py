@@ -39,9 +39,9 @@ def secure_cookies(request: Request) -> bool:
 
 
 def session_data(request: Request, now: datetime | None = None) -> tokens.SessionData | None:
-    cached = getattr(request.state, "web_session", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request.state, "web_session"):
+        cached: tokens.SessionData | None = request.state.web_session
+        return cached
     data = tokens.read_session(secret_of(request), request.cookies.get(SESSION_COOKIE), now or utcnow())
     request.state.web_session = data
     return data

@@ -1,0 +1,112 @@
+"""Curation as API: everything the pages do to issues is an operation here too, with the same
+problem+json errors (rename, hand to another owner, comment, bulk triage)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import ConfigDict, Field
+from sqlmodel import Session
+
+from app.auth.deps import require
+from app.auth.service import Principal
+from app.core.deps import get_session
+from app.core.errors import InvalidInput, field_error
+from app.core.pagination import RowId
+from app.core.problems import PROBLEM_RESPONSES
+from app.core.types_api import ApiModel
+from app.feedback import bulk
+from app.feedback import service as feedback
+from app.feedback.schemas import FeedbackOut
+from app.issues import curation
+from app.issues import service as issues
+from app.issues.router import _detail
+from app.issues.schemas import EventOut, IssueDetail
+from app.journey import service as journeys
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+
+
+class IssuePatch(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    owner: str | None = Field(default=None, min_length=1, max_length=100, description="A person's id.")
+
+
+class CommentIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=curation.MAX_COMMENT)
+
+
+class BulkTriageIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[int] = Field(min_length=1, max_length=bulk.MAX_ITEMS, description="Feedback item ids.")
+    stage: str = Field(min_length=1, max_length=100)
+    moment: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BulkTriageOut(ApiModel):
+    items: list[FeedbackOut]
+
+
+@router.patch("/issues/{issue_id}", response_model=IssueDetail, tags=["issues"])
+def patch_issue(
+    issue_id: RowId,
+    body: IssuePatch,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Rename the issue (`manage`) or hand it to another owner (`admin`, the CX lead's power)."""
+    if body.title is None and body.owner is None:
+        raise InvalidInput("Nothing to change.", errors=[field_error("body", "give title or owner")])
+    actor = issues.Actor.of(principal)
+    if body.owner is not None:
+        if not principal.allows("admin"):
+            raise InvalidInput(
+                "Handing an issue to another owner needs the 'admin' scope.",
+                errors=[field_error("owner", "needs the admin scope")],
+            )
+        curation.reassign(session, journeys.current(session), issue_id, body.owner, actor)
+    if body.title is not None:
+        curation.rename(session, issue_id, body.title, actor)
+    session.commit()
+    return _detail(session, issue_id)
+
+
+@router.post("/issues/{issue_id}/comments", response_model=EventOut, status_code=201, tags=["issues"])
+def comment_issue(
+    issue_id: RowId,
+    body: CommentIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """A comment on the issue's timeline (an event of kind `comment`)."""
+    event = curation.comment(session, issue_id, body.text, issues.Actor.of(principal))
+    session.commit()
+    return event.model_dump()
+
+
+@router.post("/triage/bulk", response_model=BulkTriageOut, tags=["triage"])
+def triage_bulk(
+    body: BulkTriageIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Place many items on one stage (and moment) at once: all of them, or none (the error names the
+    first item that could not be placed). Each placement is a correction the router learns from."""
+    placed = bulk.triage_many(
+        session,
+        journeys.current(session),
+        body.items,
+        body.stage,
+        body.moment,
+        body.reason,
+        issues.Actor.of(principal),
+    )
+    session.commit()
+    return {"items": [feedback.to_out(i) for i in placed]}
