@@ -76,9 +76,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ready"}
 
     app.include_router(journey_router)
+    # Before feedback's: POST /api/v1/triage/bulk must not be read as /triage/{feedback_id}.
+    app.include_router(curation_router)
     app.include_router(feedback_router)
     app.include_router(issues_router)
-    app.include_router(curation_router)
     app.include_router(outbox_router)
     app.include_router(routing_router)
     app.include_router(loop_router)
