@@ -153,7 +153,9 @@ def demo(
 ) -> None:
     """Load the example journey and demo feedback (idempotently), make a demo key, and serve."""
     from app.auth.service import create_key
+    from app.core.clock import utcnow
     from app.core.migrate import upgrade
+    from app.demo.assess import assess_all
     from app.demo.data import demo_items
     from app.feedback import service as feedback
     from app.issues.service import Actor
@@ -170,12 +172,14 @@ def demo(
         routing.train_if_missing(session, journeys.current(session), actor="demo")
         good, _ = feedback.validate_raw(demo_items())
         results = feedback.ingest(session, journeys.current(session), good, Actor("demo"))
+        assess_all(session, journeys.current(session), utcnow())
         _, token = create_key(session, "demo", ["admin"])
+        sign_in = _demo_sign_in(session, host, port)
         session.commit()
     created = sum(r.status == "created" for r in results)
     err.print(f"demo data: {created} new items ({len(results) - created} already there)")
     typer.echo(f"Seam is at http://{host}:{port}/  (API docs at /docs, API under /api/v1)")
-    typer.echo(_demo_sign_in(session, host, port))
+    typer.echo(sign_in)
     typer.echo(f"Demo API key (admin):\n{token}")
     if serve_api:
         os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)

@@ -13,7 +13,7 @@ from app.core.clock import utcnow
 from app.core.deps import get_session
 from app.journey import service as journeys
 from app.people.roles import Viewer
-from app.web import board_query
+from app.web import board_query, views
 from app.web.context import signed_in
 from app.web.render import message, page
 
@@ -47,7 +47,9 @@ def journey_board(
         "filters": f,
         "page_no": page_no,
         "per": per,
-        "mine": who.stages,
+        # Highlighted: the columns this person owns (a sponsor of every stage would see all lit).
+        "mine": {s.key for s in journey.stages if s.owner == who.id},
+        "card_title": views.card_title,
     }
     return page(request, "board.html", ctx, who=who)
 

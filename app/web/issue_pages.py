@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -52,9 +52,10 @@ def render_issue(
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    all_evidence: bool = False,
 ) -> Response:
     journey = journeys.current(session)
-    ctx = issue_page(session, journey, issue_id, who, utcnow())
+    ctx = issue_page(session, journey, issue_id, who, utcnow(), all_evidence=all_evidence)
     ctx.update(error=error, notice=notice)
     return page(request, "issue.html", ctx, status=status, who=who)
 
@@ -64,10 +65,12 @@ def issue_detail(
     request: Request,
     issue_id: RowId,
     done: str | None = None,
+    evidence: Literal["all"] | None = None,
     who: Viewer = Depends(signed_in),
     session: Session = Depends(get_session),
 ) -> Response:
-    return render_issue(request, session, who, issue_id, notice=DONE.get(done or ""))
+    notice = DONE.get(done or "")
+    return render_issue(request, session, who, issue_id, notice=notice, all_evidence=evidence == "all")
 
 
 def act(

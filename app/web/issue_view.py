@@ -18,7 +18,8 @@ from app.loop import service as loop
 from app.people.roles import ACT, COMMENT, LEAD, Viewer
 from app.web import views
 
-EVIDENCE_LIMIT = 50
+EVIDENCE_SHOWN = 12
+EVIDENCE_ALL = 200
 TIMELINE_LIMIT = 100
 
 
@@ -31,13 +32,13 @@ def _contributions(session: Session, issue_id: int) -> list[Any]:
     return list(session.execute(stmt).scalars())
 
 
-def _evidence(session: Session, issue_id: int) -> tuple[int, list[dict[str, Any]]]:
+def _evidence(session: Session, issue_id: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
     total = session.execute(select(func.count()).where(col(FeedbackItem.issue_id) == issue_id)).scalar_one()
     stmt = (
         select(FeedbackItem)
         .where(col(FeedbackItem.issue_id) == issue_id)
         .order_by(col(FeedbackItem.occurred_at).desc(), col(FeedbackItem.id).desc())
-        .limit(EVIDENCE_LIMIT)
+        .limit(limit)
     )
     rows = [
         {
@@ -49,7 +50,7 @@ def _evidence(session: Session, issue_id: int) -> tuple[int, list[dict[str, Any]
             "source": i.source,
             "staff": i.staff,
             "when": i.occurred_at,
-            "why": views.why_grouped(i.placement or {}),
+            "why": views.why_grouped(i.placement or {}, i.text or ""),
         }
         for i in session.execute(stmt).scalars()
     ]
@@ -76,7 +77,13 @@ def _timeline(session: Session, issue_id: int, people: dict[str, str]) -> list[d
 
 
 def issue_page(
-    session: Session, journey: Journey, issue_id: int, who: Viewer, now: datetime
+    session: Session,
+    journey: Journey,
+    issue_id: int,
+    who: Viewer,
+    now: datetime,
+    *,
+    all_evidence: bool = False,
 ) -> dict[str, Any]:
     issue = issues.get(session, issue_id)
     people = {p.id: p.name for p in journey.people}
@@ -84,7 +91,7 @@ def issue_page(
     stage = journey.stage(issue.stage)
     moment = journey.moment(issue.stage, issue.moment) if issue.moment else None
     issue_teams = issues.teams_of(session, [issue_id])[issue_id]
-    total, evidence = _evidence(session, issue_id)
+    total, evidence = _evidence(session, issue_id, EVIDENCE_ALL if all_evidence else EVIDENCE_SHOWN)
     acts = loop.actions(session, [issue_id]).get(issue_id, [])
     return {
         "issue": issue,
@@ -99,7 +106,13 @@ def issue_page(
         "evidence": evidence,
         "evidence_total": total,
         "timeline": _timeline(session, issue_id, people),
-        "transitions": [t for t in lifecycle.allowed(issue.status) if t not in ("confirmed", "declined")],
+        # Confirm and decline have forms of their own; "acknowledged" is the Acknowledge button's move.
+        "transitions": [
+            t
+            for t in lifecycle.allowed(issue.status)
+            if t not in ("confirmed", "declined")
+            and not (t == "acknowledged" and issue.status in ("open", "reopened"))
+        ],
         "can_decline": "declined" in lifecycle.allowed(issue.status),
         "can_act": who.may(ACT, issue.stage),
         "can_comment": who.may(COMMENT, issue.stage, issue_teams),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 EVENT_WORDS = {
@@ -61,8 +62,9 @@ def _status(value: Any) -> str:
     return str(value or "?").replace("_", " ")
 
 
-def why_grouped(placement: dict[str, Any]) -> str:
-    """Why an item sits in its issue, from its placement record."""
+def why_grouped(placement: dict[str, Any], text: str = "") -> str:
+    """Why an item sits in its issue, from its placement record. Of the shared terms (stems), only
+    whole words of the item's own text are named: "lov" or "first_box" would puzzle a reader."""
     method = placement.get("method")
     where = {
         "touchpoint": f"came through touchpoint “{placement.get('touchpoint')}”",
@@ -75,8 +77,10 @@ def why_grouped(placement: dict[str, Any]) -> str:
     grouping = placement.get("grouping") or {}
     how = grouping.get("method")
     if how == "similarity":
-        terms = ", ".join(grouping.get("shared_terms") or [])
-        return f"{where}; says the same as this issue" + (f" (shared: {terms})" if terms else "")
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        shown = [t for t in grouping.get("shared_terms") or [] if t in words and len(t) > 3][:5]
+        terms = ", ".join(shown)
+        return f"{where}; says what this issue says" + (f" (shared words: {terms})" if terms else "")
     if how == "fingerprint" and grouping.get("fingerprint"):
         return f"{where}; same fingerprint"
     if how == "new":
@@ -112,3 +116,11 @@ def tone(score: float | None, scale: str | None) -> str:
     top = {"nps": 10, "csat": 5, "ces": 7}.get((scale or "").lower(), 10)
     ratio = score / top
     return "low" if ratio <= 0.4 else ("mid" if ratio < 0.8 else "high")
+
+
+def card_title(title: str, stage_name: str, moment_name: str | None) -> str:
+    """A card sits in its stage's column under its moment: the title without them reads better."""
+    for prefix in (f"{stage_name}: {moment_name}: " if moment_name else None, f"{stage_name}: "):
+        if prefix and title.startswith(prefix):
+            title = title[len(prefix) :]
+    return title.strip('"') if title.count('"') == 2 and title.startswith('"') else title
