@@ -1,11 +1,12 @@
 """Curation as API: everything the pages do to issues is an operation here too, with the same
-problem+json errors (rename, hand to another owner, comment, bulk triage)."""
+problem+json errors (rename, hand to another owner, comment, merge preview and undo, split, bulk
+triage)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field
 from sqlmodel import Session
 
@@ -19,7 +20,7 @@ from app.core.types_api import ApiModel
 from app.feedback import bulk
 from app.feedback import service as feedback
 from app.feedback.schemas import FeedbackOut
-from app.issues import curation
+from app.issues import curation, reshape
 from app.issues import service as issues
 from app.issues.router import _detail
 from app.issues.schemas import EventOut, IssueDetail
@@ -52,6 +53,22 @@ class BulkTriageIn(ApiModel):
 
 class BulkTriageOut(ApiModel):
     items: list[FeedbackOut]
+
+
+class SplitIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[int] = Field(min_length=1, max_length=reshape.MAX_SPLIT, description="Items of this issue.")
+    title: str | None = Field(default=None, max_length=300, description="The new issue's title.")
+
+
+class MergePreviewOut(ApiModel):
+    source: int
+    into: int
+    items_moving: int
+    items_after: int
+    customers_after: int
+    teams_added: list[str]
 
 
 @router.patch("/issues/{issue_id}", response_model=IssueDetail, tags=["issues"])
@@ -110,3 +127,41 @@ def triage_bulk(
     )
     session.commit()
     return {"items": [feedback.to_out(i) for i in placed]}
+
+
+@router.get("/issues/{issue_id}/merge-preview", response_model=MergePreviewOut, tags=["issues"])
+def merge_preview(
+    issue_id: RowId,
+    into: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    _: Principal = Depends(require("read")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """What `POST /issues/{id}/merge` with this `into` would move; changes nothing."""
+    p = reshape.merge_preview(session, issue_id, into)
+    return {**p, "source": issue_id, "into": into}
+
+
+@router.post("/issues/{issue_id}/unmerge", response_model=IssueDetail, tags=["issues"])
+def unmerge_issue(
+    issue_id: RowId,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Undo this issue's merge: its items come back from the issue that absorbed them, and it takes up
+    its status again. 409 when it is not merged."""
+    reshape.unmerge(session, issue_id, issues.Actor.of(principal))
+    session.commit()
+    return _detail(session, issue_id)
+
+
+@router.post("/issues/{issue_id}/split", response_model=IssueDetail, status_code=201, tags=["issues"])
+def split_issue(
+    issue_id: RowId,
+    body: SplitIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """The chosen items become a new issue (same stage, moment, owner and teams); returns it."""
+    new = reshape.split(session, issue_id, body.items, body.title, issues.Actor.of(principal))
+    session.commit()
+    return _detail(session, new.id or 0)

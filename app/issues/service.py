@@ -317,6 +317,8 @@ def merge(
             )
     before = {"status": source.status, "item_count": source.item_count}
     fi = FeedbackItem.__table__  # type: ignore[attr-defined]
+    # Which items moved: what an undo (app.issues.curation.unmerge) moves back.
+    moved_ids = sorted(session.execute(select(fi.c.id).where(fi.c.issue_id == source_id)).scalars())
     moved = int(
         session.execute(  # type: ignore[attr-defined]
             update(fi).where(fi.c.issue_id == source_id).values(issue_id=into_id)
@@ -342,7 +344,7 @@ def merge(
         actor,
         reason=reason,
         before=before,
-        after={"status": "merged", "merged_into_id": into_id, "items_moved": moved},
+        after={"status": "merged", "merged_into_id": into_id, "items_moved": moved, "item_ids": moved_ids},
     )
     record_event(
         session,

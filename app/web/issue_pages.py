@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -38,6 +38,9 @@ DONE = {
     "comment": "Comment added.",
     "title": "Renamed.",
     "owner": "Handed to the new owner.",
+    "merged": "Merged: this issue took in the other one's items.",
+    "unmerge": "The merge is undone: the items are back.",
+    "split": "Split: the chosen items are a new issue, this one.",
 }
 Text = Annotated[str, Form(max_length=4000)]
 Action = Callable[[Journey, issues.Actor, datetime], Any]
@@ -53,10 +56,11 @@ def render_issue(
     notice: str | None = None,
     status: int = 200,
     all_evidence: bool = False,
+    undo: int | None = None,
 ) -> Response:
     journey = journeys.current(session)
     ctx = issue_page(session, journey, issue_id, who, utcnow(), all_evidence=all_evidence)
-    ctx.update(error=error, notice=notice)
+    ctx.update(error=error, notice=notice, undo=undo)
     return page(request, "issue.html", ctx, status=status, who=who)
 
 
@@ -66,11 +70,14 @@ def issue_detail(
     issue_id: RowId,
     done: str | None = None,
     evidence: Literal["all"] | None = None,
+    undo: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     who: Viewer = Depends(signed_in),
     session: Session = Depends(get_session),
 ) -> Response:
     notice = DONE.get(done or "")
-    return render_issue(request, session, who, issue_id, notice=notice, all_evidence=evidence == "all")
+    return render_issue(
+        request, session, who, issue_id, notice=notice, all_evidence=evidence == "all", undo=undo
+    )
 
 
 def act(
@@ -91,12 +98,14 @@ def act(
             target=f"EI-{issue_id}",
         )
     try:
-        run(journeys.current(session), issues.Actor(who.actor), utcnow())
+        result = run(journeys.current(session), issues.Actor(who.actor), utcnow())
         session.commit()
     except DomainError as exc:
         session.rollback()
         return render_issue(request, session, who, issue_id, error=exc.detail, status=exc.status)
-    return RedirectResponse(f"/issues/{issue_id}?done={action}", status_code=303)
+    # An action may name the page to land on (a merge lands on the issue that absorbed this one).
+    target = result if isinstance(result, str) else f"/issues/{issue_id}?done={action}"
+    return RedirectResponse(target, status_code=303)
 
 
 def snooze_until(value: str) -> datetime:

@@ -53,6 +53,12 @@ def event_text(kind: str, before: dict[str, Any], after: dict[str, Any]) -> str:
         return f"merged it into EI-{after.get('merged_into_id')}"
     if kind == "absorbed":
         return f"took in EI-{after.get('from_issue')}"
+    if kind == "item_added" and (after.get("split") or after.get("unmerge")):
+        how = "split" if after.get("split") else "undid the merge, taking back"
+        return f"{how} {after.get('items')} items from EI-{after.get('from_issue')}"
+    if kind == "item_moved_out" and (after.get("split") or after.get("unmerge")):
+        how = "split" if after.get("split") else "undid a merge: gave back"
+        return f"{how} {after.get('items')} items into EI-{after.get('to_issue')}"
     if kind == "owner_changed":
         return f"handed it from {before.get('owner')} to {after.get('owner')}"
     return words
