@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app.journey import service as journeys
 from app.people import service as people
+from app.people.roles import viewer_of
 from app.web import context
 from app.web.errors import Forbidden, SignInNeeded
 from app.web.render import message
@@ -27,4 +29,6 @@ def install(app: FastAPI) -> None:
         with Session(request.app.state.engine) as session:
             people.audit(session, actor, exc.action, exc.target, "refused", exc.message)
             session.commit()
-        return message(request, "Not allowed", exc.message, status=403)
+            journey = journeys.current_or_none(session) if data else None
+        who = viewer_of(journey, data.person) if journey and data else None
+        return message(request, "Not allowed", exc.message, status=403, who=who)
