@@ -2,7 +2,7 @@
 
 - the journey's CX lead may do everything;
 - a stage's owner or sponsor acts on the issues of that stage (acknowledge, snooze, move, confirm,
-  decline, retitle, merge, split, place items on it);
+  decline, retitle, merge, split, place items on it), and so does an issue's own owner on that issue;
 - a member of a contributing team reads and comments on the issues their team contributes to;
 - everyone else named in the journey reads.
 """
@@ -39,12 +39,15 @@ class Viewer:
             return "Stage owner"
         return "Team member" if self.teams else "Viewer"
 
-    def may(self, need: str, stage: str | None = None, teams: Iterable[str] = ()) -> bool:
+    def may(
+        self, need: str, stage: str | None = None, teams: Iterable[str] = (), owner: str | None = None
+    ) -> bool:
         if self.cx_lead:
             return True
         if need == LEAD:
             return False
-        if stage is not None and stage in self.stages:
+        # The issue's own owner (perhaps handed it by the CX lead) acts on it like the stage's owner.
+        if (stage is not None and stage in self.stages) or owner == self.id:
             return True
         return need == COMMENT and bool(self.teams & set(teams))
 

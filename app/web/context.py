@@ -58,7 +58,9 @@ def viewer(request: Request, session: Session = Depends(get_session)) -> Viewer 
 
 def signed_in(request: Request, who: Viewer | None = Depends(viewer)) -> Viewer:
     if who is None:
-        raise SignInNeeded(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        # Back to the page asked for after signing in; a form's target cannot be opened by a GET.
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInNeeded(here if request.method == "GET" else "/")
     return who
 
 

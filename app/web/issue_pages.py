@@ -86,7 +86,7 @@ def act(
     """Check the role, run the service, commit once; answer with the page again."""
     issue = issues.get(session, issue_id)
     teams = issues.teams_of(session, [issue_id])[issue_id]
-    if not who.may(need, issue.stage, teams):
+    if not who.may(need, issue.stage, teams, owner=issue.owner):
         what = {
             ACT: "the owner or sponsor of this stage",
             COMMENT: "a contributing team",

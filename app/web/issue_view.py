@@ -114,8 +114,8 @@ def issue_page(
             and not (t == "acknowledged" and issue.status in ("open", "reopened"))
         ],
         "can_decline": "declined" in lifecycle.allowed(issue.status),
-        "can_act": who.may(ACT, issue.stage),
-        "can_comment": who.may(COMMENT, issue.stage, issue_teams),
+        "can_act": who.may(ACT, issue.stage, owner=issue.owner),
+        "can_comment": who.may(COMMENT, issue.stage, issue_teams, owner=issue.owner),
         "can_lead": who.may(LEAD),
         "people": sorted(journey.people, key=lambda p: p.name),
         "people_names": people,

@@ -28,7 +28,8 @@ IssueNo = Annotated[int, Query(ge=1, le=2**31 - 1)]
 def _may_merge(who: Viewer, session: Session, source_id: int, into_id: int) -> None:
     # Both stages' owners answer for a merge: the items leave one and join the other.
     for issue_id in (source_id, into_id):
-        if not who.may(ACT, issues.get(session, issue_id).stage):
+        issue = issues.get(session, issue_id)
+        if not who.may(ACT, issue.stage, owner=issue.owner):
             raise Forbidden(
                 f"{who.name}, a merge needs the owner or sponsor of both issues' stages (or the CX lead).",
                 action="merge",

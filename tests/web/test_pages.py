@@ -112,6 +112,13 @@ def test_the_cx_lead_hands_an_issue_to_another_owner(
         in web.post(f"/issues/{first}/owner", data={"csrf": csrf, "owner": "lee"}).text
     )
     assert ("owner_changed", "person:dana") in [(e.kind, e.actor) for e in _events(engine, first)]
+    # Lee owns no stage, but now owns this issue: they act on it, and on it only.
+    web.cookies.clear()
+    sign_in(web, web_settings, "lee")
+    second = next(i for i in issue_ids(web) if i != first)
+    csrf = csrf_of(web.get(f"/issues/{first}").text)
+    assert "Acknowledged" in web.post(f"/issues/{first}/acknowledge", data={"csrf": csrf}).text
+    assert web.post(f"/issues/{second}/acknowledge", data={"csrf": csrf}).status_code == 403
 
 
 def test_the_cx_lead_places_five_items_at_once(

@@ -54,6 +54,7 @@ def test_a_stage_owner_signs_in_from_the_email_acknowledges_one_issue_and_snooze
     expect(cards).to_have_count(2)
     second_href = cards.nth(1).get_attribute("href")
     cards.first.click()
+    expect(page.locator("#issue-title")).to_be_visible()
     page.click("#acknowledge")
     expect(page.locator(".flash.ok")).to_contain_text("Acknowledged")
     expect(page.locator(".issue-head .status")).to_have_text("acknowledged")
@@ -87,6 +88,8 @@ def test_a_viewers_attempt_to_act_is_refused(page: Page, live: Live) -> None:
     _sign_in(page, live, "vic")
     expect(page.locator(".role")).to_have_text("Viewer")
     page.locator("a.card.issue").first.click()
+    # The issue page first: a script run while the board is still showing would act on the wrong page.
+    expect(page.locator("#issue-title")).to_be_visible()
     expect(page.locator("#acknowledge")).to_have_count(0)
     # The viewer crafts the form the page did not give them, with their own valid CSRF token.
     page.evaluate(
@@ -122,6 +125,7 @@ def test_an_expired_or_reused_sign_in_link_is_refused(page: Page, live: Live) ->
 def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, live: Live) -> None:
     _sign_in(page, live, "tom")
     page.locator('section[data-stage="buy"] a.card.issue').first.click()
+    expect(page.locator("#issue-title")).to_be_visible()
     page.evaluate("() => document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
     page.click("#acknowledge")
     expect(page.locator("h1")).to_have_text("Not allowed")
