@@ -155,7 +155,9 @@ def demo(
     """Load the example journey and demo feedback (idempotently), make a demo key, and serve."""
     from app.auth.service import create_key
     from app.core.actor import Actor
+    from app.core.clock import utcnow
     from app.core.migrate import upgrade
+    from app.demo.assess import assess_all
     from app.demo.data import demo_items
     from app.intake import ingest as feedback
     from app.journey import service as journeys
@@ -171,15 +173,30 @@ def demo(
         routing.train_if_missing(session, journeys.current(session), actor="demo")
         good, _ = feedback.validate_raw(demo_items())
         results = feedback.ingest(session, journeys.current(session), good, Actor("demo"))
+        assess_all(session, journeys.current(session), utcnow())
         _, token = create_key(session, "demo", ["admin"])
+        sign_in = _demo_sign_in(session, host, port)
         session.commit()
     created = sum(r.status == "created" for r in results)
     err.print(f"demo data: {created} new items ({len(results) - created} already there)")
-    typer.echo(f"Seam is at http://{host}:{port}/docs  (API under /api/v1)")
+    typer.echo(f"Seam is at http://{host}:{port}/  (API docs at /docs, API under /api/v1)")
+    typer.echo(sign_in)
     typer.echo(f"Demo API key (admin):\n{token}")
     if serve_api:
         os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)
         serve(host=host, port=port, workers=1)
+
+
+def _demo_sign_in(session: Session, host: str, port: int) -> str:
+    """A one-time sign-in link for the demo's CX lead: a laptop without SMTP can still sign in."""
+    from app.core.clock import utcnow
+    from app.journey import service as journeys
+    from app.people.service import sign_in_link
+
+    journey = journeys.current(session)
+    lead = journey.cx_lead or journey.people[0].id
+    link = sign_in_link(get_settings().secret_key.get_secret_value(), f"http://{host}:{port}", lead, utcnow())
+    return f"Sign in as the CX lead ({lead}), once, within 15 minutes:\n{link}"
 
 
 # --- close the loop: the scheduler and the digest preview ---------------------------------------

@@ -17,9 +17,9 @@ from app.core.settings import Settings, get_settings
 from app.digests.router import router as digests_router
 from app.feedback.router import router as feedback_router
 from app.intake.router import router as intake_router
+from app.issues.curation_router import router as curation_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
-from app.loop.router import public as loop_public_router
 from app.loop.router import router as loop_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
@@ -28,6 +28,7 @@ from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
 from app.sync.router import router as sync_router
 from app.sync.webhooks import router as sync_webhooks_router
+from app.web import setup as web
 
 log = logging.getLogger("seam")
 
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app = FastAPI(
         lifespan=lifespan,
+        # Served by app.web.docs with assets of our own: no CDN.
+        docs_url=None,
+        redoc_url=None,
         title="Seam",
         version="0.1.0",
         description="Turns customer feedback into confirmed fixes, stage by stage of the customer journey.",
@@ -77,6 +81,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ready"}
 
     app.include_router(journey_router)
+    # Before intake's: POST /api/v1/triage/bulk must not be read as /triage/{feedback_id}.
+    app.include_router(curation_router)
     app.include_router(intake_router)
     app.include_router(feedback_router)
     app.include_router(issues_router)
@@ -84,9 +90,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(routing_router)
     app.include_router(loop_router)
     app.include_router(digests_router)
-    app.include_router(loop_public_router)
     app.include_router(sources_router)
     app.include_router(sources_webhooks_router)
     app.include_router(sync_router)
     app.include_router(sync_webhooks_router)
+    web.install(app)
     return app

@@ -11,6 +11,7 @@ from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueT
 from app.journey.models import JourneyVersion
 from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent
 from app.outbox.models import OutboxMessage
+from app.people.models import AuditEntry, UsedToken
 from app.routing.models import RoutingConfirmation, RoutingModel
 from app.scheduler.models import JobTick
 from app.sources.models import Source
@@ -20,6 +21,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Contribution",
     "CustomerNotice",
     "ExperienceIssue",
@@ -39,5 +41,6 @@ __all__ = [
     "RoutingConfirmation",
     "RoutingModel",
     "Source",
+    "UsedToken",
     "metadata",
 ]

@@ -39,7 +39,8 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[tuple[s
     return {(row.source, row.external_id): row.id for row in conn.execute(mine)}
 
 
-def move_items(session: Session, from_issue: int, to_issue: int) -> int:
-    """Every item of one issue now belongs to another (a merge); returns how many moved."""
-    result = session.execute(update(ITEMS).where(ITEMS.c.issue_id == from_issue).values(issue_id=to_issue))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def move_items(session: Session, from_issue: int, to_issue: int) -> list[int]:
+    """Every item of one issue now belongs to another (a merge); returns the ids of those that moved."""
+    moved = sorted(session.execute(select(ITEMS.c.id).where(ITEMS.c.issue_id == from_issue)).scalars())
+    session.execute(update(ITEMS).where(ITEMS.c.issue_id == from_issue).values(issue_id=to_issue))
+    return moved

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import ConfigDict, Field
 from sqlmodel import Session
 
 from app.auth.deps import require
@@ -16,9 +17,10 @@ from app.core.errors import InvalidInput, field_error
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.settings import get_settings
+from app.core.types_api import ApiModel
 from app.feedback import queries
 from app.feedback.schemas import BatchIn, BatchOut, FeedbackIn, FeedbackOut, TriageDecision
-from app.intake import idempotency, ingest
+from app.intake import bulk, idempotency, ingest
 from app.intake.triage import triage
 from app.journey import service as journeys
 from app.routing.schemas import RouteIn
@@ -83,6 +85,40 @@ def post_batch(
 
     status, out = idempotency.run(session, principal, idempotency_key, body.items, work)
     return JSONResponse(out, status_code=status)
+
+
+class BulkTriageIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[int] = Field(min_length=1, max_length=bulk.MAX_ITEMS, description="Feedback item ids.")
+    stage: str = Field(min_length=1, max_length=100)
+    moment: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BulkTriageOut(ApiModel):
+    items: list[FeedbackOut]
+
+
+@router.post("/triage/bulk", response_model=BulkTriageOut, tags=["triage"])
+def triage_bulk(
+    body: BulkTriageIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Place many items on one stage (and moment) at once: all of them, or none (the error names the
+    first item that could not be placed). Each placement is a correction the router learns from."""
+    placed = bulk.triage_many(
+        session,
+        journeys.current(session),
+        body.items,
+        body.stage,
+        body.moment,
+        body.reason,
+        principal.as_actor(),
+    )
+    session.commit()
+    return {"items": [queries.to_out(i) for i in placed]}
 
 
 @router.post("/triage/{feedback_id}", response_model=FeedbackOut, tags=["triage"])

@@ -329,7 +329,9 @@ def merge(
                 errors=[field_error(which, "already merged")],
             )
     before = {"status": source.status, "item_count": source.item_count}
-    moved = store.move_items(session, source_id, into_id)
+    # Which items moved: what an undo (app.issues.curation.unmerge) moves back.
+    moved_ids = store.move_items(session, source_id, into_id)
+    moved = len(moved_ids)
     source.status = "merged"
     source.open_fingerprint = None
     source.merged_into_id = into_id
@@ -350,7 +352,7 @@ def merge(
         actor,
         reason=reason,
         before=before,
-        after={"status": "merged", "merged_into_id": into_id, "items_moved": moved},
+        after={"status": "merged", "merged_into_id": into_id, "items_moved": moved, "item_ids": moved_ids},
     )
     record_event(
         session,

@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from app.connections.models import Integration
 from app.core.actor import SYSTEM_ACTOR, Actor
-from app.core.settings import get_settings
+from app.core.settings import Settings
 from app.core.sql import insert_ignore
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
@@ -47,22 +47,21 @@ _TICKET = re.compile(r"^(?:ticket|csat):(\d{1,20})$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
-def _key() -> bytes:
-    secret = get_settings().secret_key.get_secret_value().encode()
-    return hmac.new(secret, b"seam:customer-followup:v1", hashlib.sha256).digest()
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"seam:customer-followup:v1", hashlib.sha256).digest()
 
 
-def token_for(notice_id: int) -> str:
-    sig = hmac.new(_key(), str(notice_id).encode(), hashlib.sha256).digest()[:18]
+def token_for(notice_id: int, secret: str) -> str:
+    sig = hmac.new(_key(secret), str(notice_id).encode(), hashlib.sha256).digest()[:18]
     return f"{notice_id}.{base64.urlsafe_b64encode(sig).decode().rstrip('=')}"
 
 
-def notice_of_token(token: str) -> int | None:
+def notice_of_token(token: str, secret: str) -> int | None:
     """The notice id a token names, or None if the signature does not match."""
     head, _, _sig = token.partition(".")
     if not head.isdigit() or len(head) > 18:
         return None
-    return int(head) if hmac.compare_digest(token_for(int(head)), token) else None
+    return int(head) if hmac.compare_digest(token_for(int(head), secret), token) else None
 
 
 def contact_of(customer_ref: str, extra: dict[str, Any]) -> str | None:
@@ -111,12 +110,15 @@ def _channels(session: Session, issue_id: int) -> dict[str, tuple[str, str]]:
     return out
 
 
-def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: datetime) -> int:
+def notify(
+    session: Session, journey: Journey, issue: ExperienceIssue, now: datetime, settings: Settings
+) -> int:
     """Queue one notice per reachable customer of the confirmed issue. Returns how many are new."""
     assert issue.id is not None
     stage = journey.stage(issue.stage)
     moment = journey.moment(issue.stage, issue.moment) if issue.moment else None
-    base = get_settings().public_url.rstrip("/")
+    base = settings.public_url.rstrip("/")
+    secret = settings.secret_key.get_secret_value()
     sent = 0
     for customer_ref, (channel, address) in _channels(session, issue.id).items():
         stmt = (
@@ -129,7 +131,7 @@ def notify(session: Session, journey: Journey, issue: ExperienceIssue, now: date
         notice_id = session.execute(stmt).scalar_one_or_none()
         if notice_id is None:
             continue  # told already, for an earlier confirmation
-        token = token_for(int(notice_id))
+        token = token_for(int(notice_id), secret)
         rendered = templates.render(
             f"notice_{issue.stage}",
             f"We fixed {moment.name if moment else (stage.name if stage else 'it')}: did it work for you?",

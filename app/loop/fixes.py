@@ -16,11 +16,13 @@ from sqlmodel import Session, col
 
 from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.errors import Conflict, field_error
+from app.core.settings import Settings
 from app.feedback.models import FeedbackItem
 from app.issues import service as issues
-from app.issues.models import ExperienceIssue
+from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.accountability import AccountabilityPolicy
 from app.journey.schemas import Journey
+from app.loop import customers, notify
 from app.loop.models import IssueAccountability
 from app.loop.service import _priority, move, state_of
 from app.loop.verification import IssueItem, MomentScore, Verification, verify
@@ -70,12 +72,10 @@ def evidence(
 
 
 def check_verification(
-    session: Session, journey: Journey, issue: ExperienceIssue, now: datetime
+    session: Session, journey: Journey, issue: ExperienceIssue, now: datetime, settings: Settings
 ) -> Verification | None:
     """For a `fix_shipped` issue: reopen on regression (the new items are the evidence), and when the
     window ended with the evidence holding, ask the owner once to confirm. Returns the verification."""
-    from app.loop import notify  # the emails; imported here to keep this module's imports one-way
-
     assert issue.id is not None
     if issue.status != "fix_shipped":
         return None
@@ -115,12 +115,11 @@ def check_verification(
             after={"outcome": "holding"},
             at=now,
         )
-        notify.confirm_request(session, journey, issue, result, now)
+        notify.confirm_request(session, journey, issue, result, now, settings)
     return result
 
 
 def _shipped_event_at(session: Session, issue_id: int) -> datetime | None:
-    from app.issues.models import IssueEvent
 
     stmt = (
         select(col(IssueEvent.at))
@@ -138,10 +137,10 @@ def confirm(
     reason: str | None,
     actor: Actor,
     now: datetime,
+    settings: Settings,
 ) -> ExperienceIssue:
     """The owner confirms a shipped fix: when its window ended with the evidence holding, or earlier with
     a reason (recorded). Evidence that the fix regressed always refuses. Customers are then told."""
-    from app.loop import customers
 
     issues.lock(session, [issue_id])
     issue = issues.get(session, issue_id)
@@ -174,7 +173,7 @@ def confirm(
         at=now,
     )
     move(session, issue_id, "confirmed", recorded[:2000], actor, now)
-    customers.notify(session, journey, issue, now)
+    customers.notify(session, journey, issue, now, settings)
     return issue
 
 

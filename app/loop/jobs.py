@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.settings import Settings
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
 from app.journey.schemas import Journey
@@ -34,7 +35,7 @@ def _journey(session: Session) -> Journey | None:
     return journeys.current_or_none(session)
 
 
-def sweep_reminders(session: Session, journey: Journey, now: datetime) -> int:
+def sweep_reminders(session: Session, journey: Journey, now: datetime, settings: Settings) -> int:
     """Reassess every issue that is waiting for people, then record and queue the reminders now due."""
     stmt = (
         select(ExperienceIssue)
@@ -72,11 +73,11 @@ def sweep_reminders(session: Session, journey: Journey, now: datetime) -> int:
         )
         chain = chain_for(journey, issue.stage, teams.get(issue.id, []))
         for reminder in due_reminders(state, chain, policy, now):
-            count += int(notify.send_reminder(session, journey, issue, st, reminder, now))
+            count += int(notify.send_reminder(session, journey, issue, st, reminder, now, settings))
     return count
 
 
-def check_fixes(session: Session, journey: Journey, now: datetime) -> dict[str, int]:
+def check_fixes(session: Session, journey: Journey, now: datetime, settings: Settings) -> dict[str, int]:
     stmt = (
         select(ExperienceIssue)
         .where(col(ExperienceIssue.status) == "fix_shipped")
@@ -86,7 +87,7 @@ def check_fixes(session: Session, journey: Journey, now: datetime) -> dict[str, 
     for issue in list(session.execute(stmt).scalars()):
         if journey.stage(issue.stage) is None:
             continue
-        result = fixes.check_verification(session, journey, issue, now)
+        result = fixes.check_verification(session, journey, issue, now, settings)
         if result is not None:
             outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
     return outcomes
@@ -98,7 +99,7 @@ def reminders_job(run: JobRun) -> None:
         journey = _journey(session)
         if journey is None:
             return
-        n = sweep_reminders(session, journey, now)
+        n = sweep_reminders(session, journey, now, run.settings)
         session.commit()
     if n:
         log.info("queued %d reminders", n)
@@ -110,7 +111,7 @@ def verification_job(run: JobRun) -> None:
         journey = _journey(session)
         if journey is None:
             return
-        outcomes = check_fixes(session, journey, now)
+        outcomes = check_fixes(session, journey, now, run.settings)
         session.commit()
     if outcomes:
         log.info("verified shipped fixes: %s", outcomes)

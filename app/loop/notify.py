@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.core.actor import SYSTEM_ACTOR
-from app.core.settings import get_settings
+from app.core.settings import Settings
 from app.core.sql import insert_ignore
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
@@ -20,6 +20,7 @@ from app.loop.models import IssueAccountability, ReminderSent
 from app.loop.reminders import DueReminder
 from app.loop.verification import Verification
 from app.notify import messages, templates
+from app.people.service import action_links
 
 SENT = ReminderSent.__table__  # type: ignore[attr-defined]
 OPEN_CONTRIBUTION = ("requested", "open", "in_progress")
@@ -47,8 +48,8 @@ def open_teams(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str
     return out
 
 
-def issue_url(issue_id: int) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/api/v1/issues/{issue_id}"
+def issue_url(public_url: str, issue_id: int) -> str:
+    return f"{public_url.rstrip('/')}/issues/{issue_id}"
 
 
 def _why(r: DueReminder) -> str:
@@ -69,6 +70,7 @@ def send_reminder(
     state: IssueAccountability,
     r: DueReminder,
     now: datetime,
+    settings: Settings,
 ) -> bool:
     """Record the reminder (unique per slot and person) and queue its email; False if already sent."""
     assert issue.id is not None
@@ -81,7 +83,7 @@ def send_reminder(
         key,
         to_email=r.email,
         to_name=people[r.person].name if r.person in people else "",
-        rendered=_reminder_email(journey, issue, state, r),
+        rendered=_reminder_email(journey, issue, state, r, now, settings),
     )
     issues.record_event(
         session,
@@ -120,7 +122,12 @@ def _record_sent(session: Session, issue_id: int, r: DueReminder, key: str, now:
 
 
 def _reminder_email(
-    journey: Journey, issue: ExperienceIssue, state: IssueAccountability, r: DueReminder
+    journey: Journey,
+    issue: ExperienceIssue,
+    state: IssueAccountability,
+    r: DueReminder,
+    now: datetime,
+    settings: Settings,
 ) -> messages.Rendered:
     assert issue.id is not None
     people = {p.id: p for p in journey.people}
@@ -139,13 +146,22 @@ def _reminder_email(
             "priority": state.priority,
             "impact": f"{state.impact_score:g}",
             "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "link": issue_url(issue.id),
+            "link": issue_url(settings.public_url, issue.id),
+            # Signed for this person, issue and action; each opens a page whose button acts.
+            **action_links(
+                settings.secret_key.get_secret_value(), settings.public_url, r.person, issue.id, now
+            ),
         },
     )
 
 
 def confirm_request(
-    session: Session, journey: Journey, issue: ExperienceIssue, result: Verification, now: datetime
+    session: Session,
+    journey: Journey,
+    issue: ExperienceIssue,
+    result: Verification,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     assert issue.id is not None
     stage = journey.stage(issue.stage)
@@ -155,7 +171,12 @@ def confirm_request(
     rendered = templates.render(
         "confirm_request",
         f"[Seam] EI-{issue.id} {issue.title}: the fix is holding, please confirm",
-        {"name": owner.name, "issue": issue, "reasons": result.reasons, "link": issue_url(issue.id)},
+        {
+            "name": owner.name,
+            "issue": issue,
+            "reasons": result.reasons,
+            "link": issue_url(settings.public_url, issue.id),
+        },
     )
     key = f"confirm-request:{issue.id}:{result.window_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     messages.queue(session, key, to_email=str(owner.email), to_name=owner.name, rendered=rendered)

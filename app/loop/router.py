@@ -1,12 +1,12 @@
-"""Close-the-loop endpoints: acknowledge, snooze, confirm; the digest preview; the customer's answer."""
+"""Close-the-loop endpoints: acknowledge, snooze, confirm; the digest preview. (The customer's answer to
+"did this fix it for you?" is a page: app.web.links.)"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -20,11 +20,10 @@ from app.core.types_api import ApiModel, IsoDatetime
 from app.issues.router import _detail
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
-from app.loop import customers, fixes, queries
+from app.loop import fixes, queries
 from app.loop import service as loop
 
 router = APIRouter(prefix="/api/v1", tags=["loop"], responses=PROBLEM_RESPONSES)
-public = APIRouter(tags=["loop"])
 
 
 class SnoozeIn(ApiModel):
@@ -92,6 +91,7 @@ def snooze(
 @router.post("/issues/{issue_id}/confirm", response_model=IssueDetail)
 def confirm(
     issue_id: RowId,
+    request: Request,
     body: ConfirmIn | None = None,
     principal: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),
@@ -99,31 +99,8 @@ def confirm(
     """Confirm a shipped fix: once its verification window ended with the evidence holding, or earlier
     with a reason. 409 when the evidence says it regressed, or when a needed reason is missing."""
     reason = body.reason if body else None
-    fixes.confirm(session, journeys.current(session), issue_id, reason, principal.as_actor(), utcnow())
+    settings = request.app.state.settings
+    journey = journeys.current(session)
+    fixes.confirm(session, journey, issue_id, reason, principal.as_actor(), utcnow(), settings)
     session.commit()
     return _detail(session, issue_id)
-
-
-_PAGE = (
-    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Thank you</title></head>'
-    '<body style="font-family:Arial,sans-serif;"><p>{}</p></body></html>'
-)
-
-
-@public.get("/feedback/fixed/{token}", response_class=HTMLResponse, include_in_schema=False)
-def fixed_answer(
-    token: Annotated[str, Path(max_length=100)],
-    answer: Literal["yes", "no"],
-    session: Session = Depends(get_session),
-) -> HTMLResponse:
-    """The customer's one-click answer to "did this fix it for you?" (the signed link is the credential)."""
-    notice_id = customers.notice_of_token(token)
-    if notice_id is None:
-        return HTMLResponse(_PAGE.format("This link is not valid."), status_code=404)
-    notice = customers.answer(
-        session, journeys.current_or_none(session), notice_id, answer == "yes", utcnow()
-    )
-    if notice is None:
-        return HTMLResponse(_PAGE.format("This link is not valid."), status_code=404)
-    session.commit()
-    return HTMLResponse(_PAGE.format("Thank you, we have your answer."))

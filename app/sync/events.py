@@ -55,7 +55,7 @@ def _evidence(session: Session, issue_id: int, since: datetime | None) -> list[s
 
 
 def issue_link(issue_id: int) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/api/v1/issues/{issue_id}"
+    return f"{get_settings().public_url.rstrip('/')}/issues/{issue_id}"
 
 
 def _reopen_text(session: Session, issue: ExperienceIssue, reason: str | None) -> str:

@@ -75,6 +75,7 @@ def test_zendesk_customers_get_a_public_comment(
             "verified on the billing run",
             Actor("ravi"),
             t0,
+            settings,
         )
         session.commit()
     drain(engine, settings, now=t0 + timedelta(minutes=1))

@@ -184,7 +184,9 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     back = ingest(engine, shipped + timedelta(hours=2), 3, "back")
     assert len(back) == 3
     with pytest.raises(Conflict):  # the owner cannot confirm against the evidence
-        with_session(engine, fixes.confirm, issue_id, "looks fine to me", ACTOR, shipped + timedelta(hours=5))
+        with_session(
+            engine, fixes.confirm, issue_id, "looks fine to me", ACTOR, shipped + timedelta(hours=5), settings
+        )
     tick(engine, "loop.verification", shipped + timedelta(hours=6))
     assert status(engine, issue_id) == "reopened"
     (verification,) = events(engine, issue_id, "verification")
@@ -200,7 +202,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         loop.move(session, issue_id, "fix_shipped", "second fix", ACTOR, second)
         session.commit()
     with pytest.raises(Conflict) as early:  # before the window ended, only with a reason
-        with_session(engine, fixes.confirm, issue_id, None, ACTOR, second + timedelta(days=1))
+        with_session(engine, fixes.confirm, issue_id, None, ACTOR, second + timedelta(days=1), settings)
     assert "reason" in str(early.value.detail)
     tick(engine, "loop.verification", second + timedelta(days=1))
     assert status(engine, issue_id) == "fix_shipped"
@@ -212,7 +214,7 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     assert len(asks) == 1
 
     # Confirmed by the owner with the evidence holding; reminders stay stopped.
-    with_session(engine, fixes.confirm, issue_id, None, ACTOR, ended + timedelta(hours=2))
+    with_session(engine, fixes.confirm, issue_id, None, ACTOR, ended + timedelta(hours=2), settings)
     assert status(engine, issue_id) == "confirmed"
     (confirmation,) = events(engine, issue_id, "confirmation")
     assert confirmation.after["early"] is False and confirmation.after["outcome"] == "holding"
@@ -232,13 +234,19 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         ("ravi", "overdue", 0),
     ]
 
-    # Ann answers "no" with one click: it comes back as feedback at the issue's moment, once.
+    # Ann follows "no": the link shows the question (a GET changes nothing), her button answers, once.
     text = notices["ann@example.org"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     link = re.search(r"http://\S+/feedback/fixed/(\S+)\?answer=no", text)
     assert link is not None
     with TestClient(create_app(settings, engine)) as client:
+        page = client.get(f"/feedback/fixed/{link.group(1)}", params={"answer": "no"})
+        assert page.status_code == 200 and "Did this fix it for you?" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
         for _ in range(2):
-            resp = client.get(f"/feedback/fixed/{link.group(1)}", params={"answer": "no"})
+            resp = client.post(
+                f"/feedback/fixed/{link.group(1)}", data={"answer": "no", "csrf": csrf.group(1)}
+            )
             assert resp.status_code == 200, resp.text
         assert client.get(f"/feedback/fixed/{link.group(1)}x", params={"answer": "yes"}).status_code == 404
     with Session(engine) as session:
@@ -260,6 +268,11 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     with Session(engine) as session:
         confirmed = session.get(ExperienceIssue, issue_id)
         assert confirmed is not None
-        assert customers.notify(session, journeys.current(session), confirmed, ended + timedelta(days=4)) == 0
+        assert (
+            customers.notify(
+                session, journeys.current(session), confirmed, ended + timedelta(days=4), settings
+            )
+            == 0
+        )
         (answer,) = answers
         assert answer.issue_id not in (None, issue_id)

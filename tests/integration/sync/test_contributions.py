@@ -40,7 +40,9 @@ def test_jira_contribution_creates_one_issue_with_adf(sync: Sync, jira_fake: Jir
     assert any("3 feedback items from 3 customers" in t for t in texts)
     assert "Invoice shows a delivery fee I was never told about" in texts
     link = doc["content"][-1]["content"][0]
-    assert link["marks"][0]["attrs"]["href"].endswith(f"/api/v1/issues/{issue_id}")
+    # "Open in Seam" lands on the issue's page, not on the JSON API.
+    href = link["marks"][0]["attrs"]["href"]
+    assert href.endswith(f"/issues/{issue_id}") and "/api/" not in href
 
     (after,) = sync.contributions(issue_id)
     assert after["state"] == "open" and after["ticket_id"] == issue.id and after["ticket_key"] == "CX-1"

@@ -1,0 +1,129 @@
+"""The journey board's reads: per stage, its open issues by priority then impact, one page at a time.
+
+Two grouped queries count every column at once; each column then reads only its page, so the board
+costs the same with 10,000 open issues as with 100."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, select
+from sqlmodel import Session
+
+from app.feedback.models import FeedbackItem
+from app.issues.lifecycle import ACTIVE
+from app.issues.models import ExperienceIssue, IssueTeam
+from app.journey.schemas import Journey
+from app.loop.models import IssueAccountability
+
+ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
+ACC = IssueAccountability.__table__  # type: ignore[attr-defined]
+ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
+TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
+RANK = case(
+    (ACC.c.priority == "p1", 1), (ACC.c.priority == "p2", 2), (ACC.c.priority == "p3", 3),
+    (ACC.c.priority == "p4", 4), else_=5,
+)  # fmt: skip
+WAITING = ("open", "acknowledged", "fixing", "reopened")
+
+
+@dataclass(frozen=True)
+class Filters:
+    persona: str | None = None
+    source: str | None = None  # "customers" or "staff"
+    team: str | None = None
+    stage: str | None = None
+
+    def query(self, **extra: Any) -> dict[str, Any]:
+        values = {"persona": self.persona, "source": self.source, "team": self.team, "stage": self.stage}
+        values.update(extra)
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass
+class Card:
+    id: int
+    title: str
+    status: str
+    moment: str | None
+    priority: str | None
+    impact: float
+    due_at: datetime | None
+    overdue: bool
+    items: int
+    customers: int
+
+
+@dataclass
+class Column:
+    key: str
+    name: str
+    owner: str
+    total: int = 0
+    overdue: int = 0
+    cards: list[Card] = field(default_factory=list)
+
+
+def _conditions(f: Filters) -> list[Any]:
+    c = ISSUES.c
+    where = [c.status.in_(sorted(ACTIVE))]
+    if f.team:
+        where.append(exists().where(TEAMS.c.issue_id == c.id, TEAMS.c.team == f.team))
+    item_where = []
+    if f.persona:
+        item_where.append(ITEMS.c.persona == f.persona)
+    if f.source in ("customers", "staff"):
+        item_where.append(ITEMS.c.staff.is_(f.source == "staff"))
+    if item_where:
+        where.append(exists().where(ITEMS.c.issue_id == c.id, *item_where))
+    if f.stage:
+        where.append(c.stage == f.stage)
+    return where
+
+
+def _overdue(now: datetime) -> Any:
+    return and_(ISSUES.c.status.in_(WAITING), ACC.c.due_at < now)
+
+
+def board(
+    session: Session, journey: Journey, f: Filters, now: datetime, *, per_column: int, page: int = 1
+) -> list[Column]:
+    people = {p.id: p.name for p in journey.people}
+    stages = [s for s in journey.stages if not f.stage or s.key == f.stage]
+    columns = {s.key: Column(s.key, s.name, people.get(s.owner, s.owner)) for s in stages}
+    c = ISSUES.c
+    joined = ISSUES.outerjoin(ACC, ACC.c.issue_id == c.id)
+    where = _conditions(f)
+    counts = (
+        select(c.stage, func.count(), func.sum(case((_overdue(now), 1), else_=0)))
+        .select_from(joined)
+        .where(*where)
+        .group_by(c.stage)
+    )
+    for stage, total, overdue in session.execute(counts):
+        if stage in columns:
+            columns[stage].total, columns[stage].overdue = int(total), int(overdue or 0)
+    moments = {(s.key, m.key): m.name for s in journey.stages for m in s.moments}
+    for col in columns.values():
+        if not col.total:
+            continue
+        stmt = (
+            select(c.id, c.title, c.status, c.moment, c.impact, c.item_count, c.customer_count,
+                   ACC.c.priority, ACC.c.due_at, _overdue(now).label("late"))
+            .select_from(joined)
+            .where(*where, c.stage == col.key)
+            .order_by(RANK, c.impact.desc(), c.id.desc())
+            .offset((page - 1) * per_column)
+            .limit(per_column)
+        )  # fmt: skip
+        col.cards = [
+            Card(
+                id=r.id, title=r.title, status=r.status, moment=moments.get((col.key, r.moment or "")),
+                priority=r.priority, impact=r.impact, due_at=r.due_at, overdue=bool(r.late),
+                items=r.item_count, customers=r.customer_count,
+            )
+            for r in session.execute(stmt)
+        ]  # fmt: skip
+    return list(columns.values())

@@ -1,0 +1,21 @@
+"""Mounts the pages on the application: routers, static assets, page error handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.web import auth_pages, board, docs, handlers, issue_pages, links, reshape_pages, triage_pages
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    handlers.install(app)
+    # The docs' assets first: /static/docs is theirs, the rest of /static is the pages'.
+    app.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-static")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in (auth_pages, board, issue_pages, reshape_pages, triage_pages, links, docs):
+        app.include_router(module.router)
