@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
-from app.core.settings import get_settings
+from app.core.settings import Settings, UnsafeSettings, get_settings
 
 app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -26,10 +26,20 @@ err = Console(stderr=True)
 EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.yaml"
 
 
+def _refuse_unsafe(settings: Settings) -> None:
+    try:
+        settings.refuse_unsafe()
+    except UnsafeSettings as exc:
+        err.print(f"[red]refused:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def _engine():  # type: ignore[no-untyped-def]
     from app.wiring import start_process
 
-    return start_process(get_settings())
+    settings = get_settings()
+    _refuse_unsafe(settings)
+    return start_process(settings)
 
 
 @db_app.command("upgrade")
@@ -120,6 +130,7 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
+    _refuse_unsafe(get_settings())
     uvicorn.run(
         "app.asgi:app", host=host, port=port, workers=workers, log_level=get_settings().log_level.lower()
     )
@@ -244,7 +255,9 @@ def digest_preview(
         if journey is None:
             err.print("[red]no journey applied yet[/red]")
             raise typer.Exit(1)
-        found = digests.preview(session, journey, to, utcnow(), scheduler_config(get_settings()).zone)
+        settings = get_settings()
+        zone = scheduler_config(settings).zone
+        found = digests.preview(session, journey, to, utcnow(), zone, settings.public_url)
     found = [a for a in found if kind is None or a.digest.kind == kind]
     if not found:
         err.print(f"[red]nobody in the journey gets a{' ' + kind if kind else ''} digest at {to}[/red]")

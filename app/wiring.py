@@ -11,6 +11,8 @@ so no process can miss a handler, a job or a reaction. A new handler, job or rea
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import configure_mappers
 
@@ -34,6 +36,7 @@ from app.sources import processing as sources_processing
 from app.sources.service import PROCESS_KIND
 from app.sync import events as sync_events
 from app.sync import handlers as sync_handlers
+from app.sync import queries as sync_queries
 from app.sync import reconcile as sync_reconcile
 from app.sync.service import CREATE_KIND
 
@@ -50,7 +53,12 @@ HANDLERS: Handlers = {
 }
 
 JOBS: tuple[ScheduledJob, ...] = (
-    ScheduledJob("loop.reminders", lambda cfg: Every(cfg.reminder_every), loop_jobs.reminders_job),
+    ScheduledJob(
+        "loop.reminders",
+        lambda cfg: Every(cfg.reminder_every),
+        # Teams with open contributions are reminded too: sync knows which, the loop asks.
+        partial(loop_jobs.reminders_job, open_teams=sync_queries.open_teams),
+    ),
     ScheduledJob("loop.verification", lambda cfg: Every(cfg.verification_every), loop_jobs.verification_job),
     ScheduledJob("loop.digests", weekly_digest, digests_job),
     ScheduledJob("sync.reconcile", lambda cfg: Every(cfg.reconcile_every), sync_reconcile.reconcile_job),
@@ -73,10 +81,11 @@ def job(name: str) -> ScheduledJob:
 def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
     """Makes this process ready to do any of Seam's work, and returns its database engine.
 
-    Every table is known (`app.models`) and every mapper resolved now, so a foreign key between domains
-    never fails later, mid-request, in a process that uses only some of them; the transition reactions
-    are installed.
+    Unsafe settings are refused first (`Settings.refuse_unsafe`). Every table is known (`app.models`)
+    and every mapper resolved now, so a foreign key between domains never fails later, mid-request, in
+    a process that uses only some of them. The transition reactions are installed.
     """
+    settings.refuse_unsafe()
     assert models.metadata.tables
     configure_mappers()
     reactions.install(TRANSITION_REACTIONS)

@@ -17,6 +17,9 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# The benchmarks' own processes (and the workers they start) run on PostgreSQL, where the development
+# secret is refused.
+os.environ.setdefault("SEAM_SECRET_KEY", "bench-secret-for-seams-own-benchmarks-only")
 
 from app.core.db import make_engine, normalize_url  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,11 @@ from sqlalchemy import Engine
 
 from app.main import create_app
 from tests.support import databases
-from tests.support.api import apply_example_journey, make_key, settings_for
+from tests.support.api import TEST_SECRET, apply_example_journey, make_key, settings_for
+
+# Every process the tests start (workers, schedulers, the CLI) reads its settings from the environment;
+# the development secret is refused on PostgreSQL, so they get a test one.
+os.environ.setdefault("SEAM_SECRET_KEY", TEST_SECRET)
 
 
 @pytest.fixture(scope="session")

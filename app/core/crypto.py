@@ -9,8 +9,6 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.core.settings import get_settings
-
 
 class DecryptionError(Exception):
     """The stored value was not made with the current SEAM_SECRET_KEY (or was altered)."""
@@ -25,13 +23,11 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt(plaintext: str, secret: str | None = None) -> str:
-    secret = secret or get_settings().secret_key.get_secret_value()
+def encrypt(plaintext: str, secret: str) -> str:
     return _fernet(secret).encrypt(plaintext.encode()).decode()
 
 
-def decrypt(token: str, secret: str | None = None) -> str:
-    secret = secret or get_settings().secret_key.get_secret_value()
+def decrypt(token: str, secret: str) -> str:
     try:
         return _fernet(secret).decrypt(token.encode()).decode()
     except InvalidToken as exc:

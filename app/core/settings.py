@@ -9,6 +9,13 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Published in this repository: anyone can decrypt what it encrypted and forge what it signed.
+DEVELOPMENT_SECRET = "dev-insecure-change-me"
+
+
+class UnsafeSettings(ValueError):
+    """Settings a process refuses to start with; the message names the variable to set."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEAM_", env_file=None, extra="ignore")
@@ -18,7 +25,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; SQLite file in the working directory by default.",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-insecure-change-me"),
+        default=SecretStr(DEVELOPMENT_SECRET),
         description="Derives the key that encrypts stored credentials and webhook secrets.",
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Larger request bodies get 413.")
@@ -52,6 +59,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def refuse_unsafe(self) -> None:
+        """The development secret is for the laptop demo on SQLite only; anywhere else it would let anyone
+        read stored credentials and forge customers' one-click answers."""
+        if not self.is_sqlite and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+            raise UnsafeSettings(
+                "SEAM_SECRET_KEY is the published development value, which is refused outside SQLite. "
+                "Set SEAM_SECRET_KEY to a long random secret, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
 
 
 @lru_cache

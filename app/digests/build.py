@@ -163,9 +163,9 @@ def iso_week(d: date) -> str:
     return f"{y}-W{w:02d}"
 
 
-def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) -> int:
+def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, public_url: str) -> int:
     """Render and queue every non-empty digest of the covered week; returns how many were new."""
-    snap = snapshot(session, journey, now, zone)
+    snap = snapshot(session, journey, now, zone, public_url)
     queued = 0
     for a in digests(snap):
         if is_empty(a.digest):
@@ -179,7 +179,9 @@ def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo)
     return queued
 
 
-def preview(session: Session, journey: Journey, email: str, now: datetime, zone: ZoneInfo) -> list[Addressed]:
+def preview(
+    session: Session, journey: Journey, email: str, now: datetime, zone: ZoneInfo, public_url: str
+) -> list[Addressed]:
     """Every digest this address would receive for the covered week (empty ones included)."""
-    snap = snapshot(session, journey, now, zone)
+    snap = snapshot(session, journey, now, zone, public_url)
     return [a for a in digests(snap) if a.email.lower() == email.strip().lower()]

@@ -18,6 +18,6 @@ def digests_job(run: JobRun) -> None:
         journey = journeys.current_or_none(session)
         if journey is None:
             return
-        queued = build.queue_all(session, journey, run.now, run.config.zone)
+        queued = build.queue_all(session, journey, run.now, run.config.zone, run.settings.public_url)
         session.commit()
     log.info("queued %d weekly digests", queued)

@@ -33,7 +33,8 @@ def digest_preview(
     """The HTML of the weekly digest this address would get for the last full week (the first of its
     digests, or the first of `kind`)."""
     zone = scheduler_config(request.app.state.settings).zone
-    found = digests.preview(session, journeys.current(session), to, utcnow(), zone)
+    public_url = request.app.state.settings.public_url
+    found = digests.preview(session, journeys.current(session), to, utcnow(), zone, public_url)
     found = [a for a in found if kind is None or a.digest.kind == kind]
     if not found:
         raise NotFound("Nobody in the journey gets a digest at this address.")

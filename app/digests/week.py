@@ -15,7 +15,6 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from app.core.clock import as_utc
-from app.core.settings import get_settings
 from app.digests.model import ContributionLine, IssueLine, Trend, TrendPoint, Verbatim
 from app.feedback.models import FeedbackItem
 from app.issues.models import ExperienceIssue, IssueEvent
@@ -23,6 +22,7 @@ from app.journey.schemas import Journey
 from app.loop import impact
 from app.loop.models import IssueAccountability
 from app.loop.verification import SCALE_RANGES
+from app.sync.models import Contribution
 
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 STATE = IssueAccountability.__table__  # type: ignore[attr-defined]
@@ -59,10 +59,6 @@ class Snapshot:
 
 
 def _open_contributions(session: Session, ids: list[int]) -> list[Any]:
-    try:
-        from app.sync.models import Contribution
-    except ImportError:  # pragma: no cover - contributions not built yet
-        return []
     c = Contribution.__table__.c  # type: ignore[attr-defined]
     stmt = select(c.issue_id, c.team, c.state, c.ticket_key, c.vendor_status, c.created_at).where(
         c.required.is_(True), c.state.in_(("requested", "open", "in_progress"))
@@ -70,9 +66,9 @@ def _open_contributions(session: Session, ids: list[int]) -> list[Any]:
     return list(session.execute(stmt))
 
 
-def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo) -> Snapshot:
+def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, public_url: str) -> Snapshot:
     monday, start, end = covered_week(now, zone)
-    snap = Snapshot(journey=journey, now=now, week_start=monday, seam_url=get_settings().public_url)
+    snap = Snapshot(journey=journey, now=now, week_start=monday, seam_url=public_url)
     stages = [st.key for st in journey.stages]
     rows = _issue_rows(session, stages)
     contributions = _open_contributions(session, [])

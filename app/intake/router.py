@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
@@ -16,7 +16,6 @@ from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
-from app.core.settings import get_settings
 from app.core.types_api import ApiModel
 from app.feedback import queries
 from app.feedback.schemas import BatchIn, BatchOut, FeedbackIn, FeedbackOut, TriageDecision
@@ -60,11 +59,12 @@ def post_feedback(
 @router.post("/feedback/batch", response_model=BatchOut)
 def post_batch(
     body: BatchIn,
+    request: Request,
     idempotency_key: IdemKey = None,
     principal: Principal = Depends(require("ingest")),
     session: Session = Depends(get_session),
 ) -> JSONResponse:
-    limit = get_settings().batch_max_items
+    limit = request.app.state.settings.batch_max_items
     if len(body.items) > limit:
         raise InvalidInput(
             f"At most {limit} items per batch.", errors=[field_error("items", f"more than {limit}")]

@@ -5,6 +5,7 @@ dedupe keys (reminder slot and person, digest week and recipient) make a second 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -35,7 +36,13 @@ def _journey(session: Session) -> Journey | None:
     return journeys.current_or_none(session)
 
 
-def sweep_reminders(session: Session, journey: Journey, now: datetime, settings: Settings) -> int:
+# Which teams still owe work on each issue; the composition root hands in sync's answer.
+OpenTeams = Callable[[Session, Iterable[int]], dict[int, list[str]]]
+
+
+def sweep_reminders(
+    session: Session, journey: Journey, now: datetime, settings: Settings, open_teams: OpenTeams
+) -> int:
     """Reassess every issue that is waiting for people, then record and queue the reminders now due."""
     stmt = (
         select(ExperienceIssue)
@@ -48,7 +55,7 @@ def sweep_reminders(session: Session, journey: Journey, now: datetime, settings:
     ids = [i.id for i in active if i.id is not None]
     known = loop.reassess(session, journey, active, now)
     acts = loop.actions(session, ids)
-    teams = notify.open_teams(session, ids)
+    teams = open_teams(session, ids)
     sent_rows: dict[int, list[SentReminder]] = {i: [] for i in ids}
     for r in session.execute(select(ReminderSent).where(col(ReminderSent.issue_id).in_(ids))).scalars():
         sent_rows[r.issue_id].append(SentReminder(slot=r.slot, person=r.person, level=r.level, at=r.at))
@@ -93,13 +100,13 @@ def check_fixes(session: Session, journey: Journey, now: datetime, settings: Set
     return outcomes
 
 
-def reminders_job(run: JobRun) -> None:
+def reminders_job(run: JobRun, open_teams: OpenTeams) -> None:
     now = run.now
     with Session(run.engine) as session:
         journey = _journey(session)
         if journey is None:
             return
-        n = sweep_reminders(session, journey, now, run.settings)
+        n = sweep_reminders(session, journey, now, run.settings, open_teams)
         session.commit()
     if n:
         log.info("queued %d reminders", n)

@@ -3,11 +3,8 @@ owner's "please confirm". Writes rows and outbox messages only; the worker sends
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from app.core.actor import SYSTEM_ACTOR
@@ -23,29 +20,6 @@ from app.notify import messages, templates
 from app.people.service import action_links
 
 SENT = ReminderSent.__table__  # type: ignore[attr-defined]
-OPEN_CONTRIBUTION = ("requested", "open", "in_progress")
-
-
-def open_teams(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Teams whose required contribution to each issue is still open (app.sync's contributions).
-    Empty while the sync domain is not installed."""
-    ids = sorted(set(issue_ids))
-    out: dict[int, list[str]] = defaultdict(list)
-    try:
-        from app.sync.models import Contribution
-    except ImportError:  # pragma: no cover - contributions not built yet
-        return out
-    if not ids:
-        return out
-    c = Contribution.__table__.c  # type: ignore[attr-defined]
-    stmt = (
-        select(c.issue_id, c.team)
-        .where(c.issue_id.in_(ids), c.required.is_(True), c.state.in_(OPEN_CONTRIBUTION))
-        .order_by(c.issue_id, c.team)
-    )
-    for issue_id, team in session.execute(stmt):
-        out[issue_id].append(team)
-    return out
 
 
 def issue_url(public_url: str, issue_id: int) -> str:

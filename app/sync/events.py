@@ -15,7 +15,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.core.settings import get_settings
 from app.feedback.models import FeedbackItem
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.issues.reactions import Transition
@@ -54,8 +53,8 @@ def _evidence(session: Session, issue_id: int, since: datetime | None) -> list[s
     return [" ".join(str(t).split())[:300] for t in session.execute(stmt).scalars() if t]
 
 
-def issue_link(issue_id: int) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/issues/{issue_id}"
+def issue_link(public_url: str, issue_id: int) -> str:
+    return f"{public_url.rstrip('/')}/issues/{issue_id}"
 
 
 def _reopen_text(session: Session, issue: ExperienceIssue, reason: str | None) -> str:
@@ -69,7 +68,6 @@ def _reopen_text(session: Session, issue: ExperienceIssue, reason: str | None) -
     if evidence:
         lines.append("New evidence from customers:")
         lines.extend(f"- {text}" for text in evidence)
-    lines.append(f"Seam: {issue_link(issue.id)}")
     return "\n".join(lines)
 
 
@@ -79,7 +77,6 @@ def _confirm_text(issue: ExperienceIssue, reason: str | None) -> str:
     if reason:
         lines.append(f"Evidence: {reason.strip()}")
     lines.append("This ticket is being closed if it is still open.")
-    lines.append(f"Seam: {issue_link(issue.id)}")
     return "\n".join(lines)
 
 

@@ -62,7 +62,9 @@ def ticket_ref(contribution: Contribution, vendor: str) -> TicketRef:
     )
 
 
-def build_draft(session: Session, issue: ExperienceIssue, contribution: Contribution) -> TicketDraft:
+def build_draft(
+    session: Session, issue: ExperienceIssue, contribution: Contribution, public_url: str
+) -> TicketDraft:
     """Stage, moment and impact first, then a handful of verbatims, then the link back to Seam."""
     assert issue.id is not None
     journey = journeys.current_or_none(session)
@@ -88,7 +90,7 @@ def build_draft(session: Session, issue: ExperienceIssue, contribution: Contribu
             moment=(moment.name if moment else issue.moment) or None,
             impact=impact,
             verbatims=verbatims,
-            link=events.issue_link(issue.id),
+            link=events.issue_link(public_url, issue.id),
         ),
         labels=["seam", f"stage-{issue.stage}", f"team-{contribution.team}"],
         target=TicketTarget(
@@ -109,7 +111,7 @@ async def create_ticket(ctx: JobContext, message: OutboxMessage) -> None:
             return
         contribution, integration = loaded
         issue = issues.get(session, contribution.issue_id)
-        draft = build_draft(session, issue, contribution)
+        draft = build_draft(session, issue, contribution, ctx.settings.public_url)
     async with tracker_for(ctx, integration) as tracker:
         ref = await tracker.create(draft, idempotency_key=message.dedupe_key)
     with Session(ctx.engine) as session:
@@ -157,10 +159,11 @@ async def comment_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     if loaded is None or loaded[0].ticket_id is None:
         return
     contribution, integration = loaded
+    # The link is added when the comment goes out: the public URL is the delivering process's setting.
+    link = events.issue_link(ctx.settings.public_url, contribution.issue_id)
+    body = f"{message.payload['body']}\nSeam: {link}"
     async with tracker_for(ctx, integration) as tracker:
-        await tracker.comment(
-            ticket_ref(contribution, integration.vendor), str(message.payload["body"]), False
-        )
+        await tracker.comment(ticket_ref(contribution, integration.vendor), body, False)
 
 
 async def pull_ticket(ctx: JobContext, message: OutboxMessage) -> None:

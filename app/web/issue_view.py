@@ -16,6 +16,7 @@ from app.journey.schemas import Journey
 from app.loop import queries as loop_queries
 from app.loop import service as loop
 from app.people.roles import ACT, COMMENT, LEAD, Viewer
+from app.sync.models import Contribution
 from app.web import views
 
 EVIDENCE_SHOWN = 12
@@ -24,10 +25,6 @@ TIMELINE_LIMIT = 100
 
 
 def _contributions(session: Session, issue_id: int) -> list[Any]:
-    try:
-        from app.sync.models import Contribution
-    except ImportError:  # pragma: no cover - sync not installed
-        return []
     stmt = select(Contribution).where(col(Contribution.issue_id) == issue_id).order_by(col(Contribution.team))
     return list(session.execute(stmt).scalars())
 

@@ -108,3 +108,31 @@ def test_demo_loads_issues_without_duplicating(db: Path) -> None:
             + len(client.get("/api/v1/triage", params={"limit": 500}, headers=auth(key)).json()["items"])
             == 360
         )
+
+
+def test_serve_on_postgres_refuses_the_development_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SEAM_SECRET_KEY"}
+    env["SEAM_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/never-reached"
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--port", "9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "SEAM_SECRET_KEY" in proc.stderr
+
+
+def test_demo_on_sqlite_runs_without_a_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SEAM_SECRET_KEY"}
+    env["SEAM_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "demo", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "new items" in proc.stderr

@@ -45,12 +45,17 @@ def apply_example_journey(client: TestClient, admin_key: str) -> dict[str, Any]:
     return body
 
 
+# Not the development secret, which is refused on PostgreSQL.
+TEST_SECRET = "test-secret-for-seams-own-tests-only"
+
+
 def settings_for(engine: Engine, **overrides: Any) -> Settings:
     """Settings for an app under test: the test drives the outbox itself, and stand-ins live on loopback."""
     values: dict[str, Any] = {
         "database_url": engine.url.render_as_string(hide_password=False),
         "inprocess_worker": False,
         "allow_private_network": True,
+        "secret_key": TEST_SECRET,
     }
     values.update(overrides)
     return Settings(**values)
