@@ -117,7 +117,9 @@ def load_dataset(
         notes.append(f"train subsampled to {train_cap} of {len(train)} (seed {seed})")
     if test_cap is not None and len(test) > test_cap:
         notes.append(f"test subsampled to {test_cap} of {len(test)} (seed {seed})")
-    data = Dataset(name, _cap(train, train_cap, seed), _cap(test, test_cap, seed), read_stage_map(root / stages))
+    data = Dataset(
+        name, _cap(train, train_cap, seed), _cap(test, test_cap, seed), read_stage_map(root / stages)
+    )
     data.notes = notes
     if name == "mams_restaurant":
         data.praise = mams_praise(root / MAMS_RAW_PRAISE, data.stage_of)

@@ -226,8 +226,12 @@ def _propose_merges(
     for score, i, j in pairs:
         # The larger issue keeps its identity; the other would fold into it.
         keep, other = (usable[i], usable[j]) if usable[i].size >= usable[j].size else (usable[j], usable[i])
-        shared = sorted(keep.terms.keys() & other.terms.keys(), key=lambda t: -(keep.terms[t] + other.terms[t]))
-        out.append(MergeProposal(stage, keep.id, other.id, score, tuple(shared[: settings.shared_terms_shown])))
+        shared = sorted(
+            keep.terms.keys() & other.terms.keys(), key=lambda t: -(keep.terms[t] + other.terms[t])
+        )
+        out.append(
+            MergeProposal(stage, keep.id, other.id, score, tuple(shared[: settings.shared_terms_shown]))
+        )
     return out
 
 

@@ -173,3 +173,21 @@ def hybrid(semantic: np.ndarray, lexical: np.ndarray, semantic_weight: float = 0
     a = math.sqrt(semantic_weight)
     b = math.sqrt(1.0 - semantic_weight)
     return np.hstack([a * semantic, b * lexical]).astype(np.float32)
+
+
+class LongTextEmbedder:
+    """An :class:`Embedder` that cleans texts and pools long ones by ``strategy`` first.
+
+    Wrap the sentence encoder with it once, and the classifier, the grouping index and
+    consolidation all see the same representation of a long complaint.
+    """
+
+    def __init__(self, inner: Embedder, strategy: Strategy = "chunks") -> None:
+        if strategy == "key":
+            raise ValueError("key sentences need the company's document frequencies; use represent()")
+        self.inner = inner
+        self.strategy: Strategy = strategy
+        self.name = inner.name if strategy == "lead" else f"{inner.name}+{strategy}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return represent(texts, self.inner, self.strategy)

@@ -22,30 +22,35 @@ Polarity = Literal["praise", "complaint", "neutral"]
 # (CES runs 1, very hard, to 7, very easy), repeated so this module stays dependency-free.
 SCORE_CUTS: dict[str, tuple[float, float]] = {"nps": (6, 9), "csat": (2, 4), "ces": (3, 5)}
 
-_POSITIVE = frozenset(
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_POSITIVE = _words(
     """
-    great excellent amazing awesome fantastic wonderful superb outstanding brilliant terrific
-    perfect perfectly love loved lovely loves enjoy enjoyed enjoyable nice good
+    great excellent amazing awesome fantastic wonderful superb outstanding brilliant
+    terrific perfect perfectly love loved lovely loves enjoy enjoyed enjoyable nice good
     pleasant pleasure delightful delicious tasty yummy fresh friendly helpful attentive
     courteous polite kind warm welcoming accommodating professional knowledgeable efficient
-    fast prompt promptly easy easily smooth smoothly seamless simple reliable
-    impressed impressive recommend recommended happy glad pleased satisfied thrilled
-    beautiful cozy cosy charming comfortable clean elegant fun reasonable affordable
-    generous worth best fabulous inexpensive nifty incredible exceptional gem favorite favourite
-    sweet cool solid gladly
-    """.split()
+    fast prompt promptly easy easily smooth smoothly seamless simple reliable impressed
+    impressive recommend recommended happy glad pleased satisfied thrilled beautiful cozy
+    cosy charming comfortable clean elegant fun reasonable affordable generous worth best
+    fabulous inexpensive nifty incredible exceptional gem favorite favourite sweet cool
+    solid gladly
+    """
 )
 
-_NEGATORS = frozenset(
+_NEGATORS = _words(
     """
     not no never nothing nobody none without lack lacking cannot cant couldnt wont wouldnt
     didnt doesnt dont isnt wasnt arent werent hasnt havent hadnt aint neither nor
-    """.split()
+    """
 )
 # A turn in the sentence: whatever follows it is what the customer is getting at.
-_CONTRAST = frozenset("but however though although yet except unfortunately sadly".split())
+_CONTRAST = _words("but however though although yet except unfortunately sadly")
 # Words that carry a problem, whatever surrounds them.
-_COMPLAINT = frozenset(
+_COMPLAINT = _words(
     """
     bad terrible awful horrible horrid poor poorly worst worse rude slow slowly late wrong
     problem problems issue issues error errors fail failed failing failure declined decline
@@ -61,13 +66,15 @@ _COMPLAINT = frozenset(
     # Requests are not praise, however politely put ("I'd like to know...", "please remove").
     """
     please need want know how why cancel remove modify correct fix update track refund help
-    """.split()
+    """
 )
 # Complaint words a negation turns into praise ("not bad", "never disappointed", "no problem");
 # every other complaint word stays one when negated ("not correct", "don't want").
-_FLIPPABLE = frozenset(
-    "bad disappointed disappointing disappoint problem problems issue issues complaint complain "
-    "complaints mediocre worse wrong regret".split()
+_FLIPPABLE = _words(
+    """
+    bad disappointed disappointing disappoint problem problems issue issues complaint
+    complain complaints mediocre worse wrong regret
+    """
 )
 # How far a negator reaches: "not very good", "never had a bad meal".
 _NEGATION_WINDOW = 3

@@ -93,9 +93,7 @@ def calibrate(vectors: np.ndarray, settings: ThresholdSettings | None = None) ->
             choice = ThresholdChoice(round(float(t), 4), coverage, per_100, "coverage", len(x))
             if per_100 <= s.max_groups_per_100:
                 return choice
-            fallback = fallback or ThresholdChoice(
-                choice.threshold, coverage, per_100, "best-effort", len(x)
-            )
+            fallback = fallback or ThresholdChoice(choice.threshold, coverage, per_100, "best-effort", len(x))
     if fallback is not None:
         return fallback
     labels = fcluster(tree, t=1.0 - s.lowest, criterion="distance")
@@ -126,7 +124,7 @@ def adjust(
 ) -> float:
     """The threshold that best agrees with people's corrections, staying near the calibrated one.
 
-    Minimises (merges below t) + (splits at or above t) + ``prior_weight`` × |t - threshold| / 0.1:
+    Minimises (merges below t) + (splits at or above t) + ``prior_weight`` x |t - threshold| / 0.1:
     one correction moves nothing far; a consistent run of them does.
     """
     if not corrections:

@@ -38,7 +38,7 @@ def group_terms(texts: Sequence[str]) -> Counter[str]:
 
 
 def class_tfidf(groups: Mapping[str, Counter[str]], sizes: Mapping[str, int]) -> dict[str, dict[str, float]]:
-    """Per group, term → weight: (share of its texts with the term) × log(1 + groups / groups with it)."""
+    """Per group, term → weight: (share of its texts with the term) x log(1 + groups / groups with it)."""
     spread: Counter[str] = Counter()
     for counts in groups.values():
         spread.update(counts.keys())
