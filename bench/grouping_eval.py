@@ -23,6 +23,8 @@ from app.routing.thresholds import ThresholdSettings, calibrate
 from bench.datasets import PRAISE, Row, split
 
 Vectorise = Callable[[Sequence[str]], np.ndarray]
+# (item id, stage, gold label, vector, polarity as read)
+Streamed = tuple[str, str, str, np.ndarray, str]
 
 
 def _purity(gold: Sequence[str], pred: Sequence[str]) -> float:
@@ -33,7 +35,7 @@ def _purity(gold: Sequence[str], pred: Sequence[str]) -> float:
 
 
 def _run(
-    stream: list[tuple[str, str, str, np.ndarray, str]],
+    stream: list[Streamed],
     thresholds: dict[str, float],
     seed: int,
     consolidations: int,
@@ -108,7 +110,7 @@ def grouping_from_nothing(
         start += n
     rows = [(t, c, s) for t, c in test for s in [stage_of[c]]] + [(t, PRAISE, s) for t, s in praise]
     vectors = centre(vectorise([t for t, _, _ in rows]), mean)
-    stream = [
+    stream: list[Streamed] = [
         (str(i), s, c, vectors[i], classify(t).polarity)
         for i, (t, c, s) in enumerate(rows)
         if s in thresholds
@@ -131,9 +133,7 @@ def grouping_from_nothing(
     return out
 
 
-def _summarise(
-    stream: list[tuple[str, str, str, np.ndarray, str]], assign: dict[str, str], rng: random.Random
-) -> dict[str, Any]:
+def _summarise(stream: list[Streamed], assign: dict[str, str], rng: random.Random) -> dict[str, Any]:
     sizes = Counter(assign.values())
     # Groups have one polarity, so an item is in a praise group exactly when it was read as praise.
     praise_groups = {assign[i] for i, _, _, _, pol in stream if pol == "praise"}

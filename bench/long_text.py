@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     for strategy in ("lead", "key", "chunks"):
         started = time.perf_counter()
-        v = represent([t for t, _ in sample], emb, strategy, df=df, n_docs=n_docs)  # type: ignore[arg-type]
+        v = represent([t for t, _ in sample], emb, strategy, df=df, n_docs=n_docs)
         seconds = time.perf_counter() - started
         v = centre(v, v.mean(axis=0))
         sim = v @ v.T
