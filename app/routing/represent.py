@@ -111,6 +111,8 @@ def represent(
     n_docs: int = 0,
 ) -> np.ndarray:
     """One unit vector per text; short texts are embedded whole whichever the strategy."""
+    if not texts:
+        return embedder.embed([])
     cleaned = [clean(t) for t in texts]
     if strategy == "lead":
         return embedder.embed(cleaned)
@@ -126,7 +128,7 @@ def represent(
         owner += [i] * len(parts)
     vectors = embedder.embed(pieces)
     pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
-    np.add.at(pooled, np.array(owner), vectors)
+    np.add.at(pooled, np.array(owner, dtype=np.intp), vectors)
     return _normalise_rows(pooled)
 
 
