@@ -113,10 +113,10 @@ def _quality(data: Dataset, emb: Embedder) -> dict[str, float]:
     }
 
 
-def worker(name: str, data_root: str, cache: str | None) -> dict[str, Any]:
+def worker(name: str, data_root: str, cache: str | None, names: list[str]) -> dict[str, Any]:
     sets = {
         key: load_dataset(key, data_root, train_cap=QUICK_CAPS[key][0], test_cap=QUICK_CAPS[key][1])
-        for key in DATASETS
+        for key in names
     }
     base = _rss_mb()
     started = time.perf_counter()
@@ -129,7 +129,7 @@ def worker(name: str, data_root: str, cache: str | None) -> dict[str, Any]:
         emb = LexicalEncoder([t for d in sets.values() for t, _ in d.train])
     load_seconds = time.perf_counter() - started
     assert emb is not None, f"{name} did not load"
-    probe = [t for t, _ in sets["banking77"].test][:640]
+    probe = [t for t, _ in load_dataset("banking77", data_root).test][:640]
     emb.embed(probe[:32])
     started = time.process_time()
     emb.embed(probe)
@@ -154,10 +154,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--encoders", default="minilm,wordllama,tfidf")
     parser.add_argument("--cache", help="the vector cache folder of bench/routing.py --cache")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--worker")
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.data, args.cache)))
+        print(json.dumps(worker(args.worker, args.data, args.cache, args.datasets.split(","))))
         return
     results = []
     for name in args.encoders.split(","):
@@ -168,19 +169,22 @@ def main(argv: Sequence[str] | None = None) -> None:
             name,
             "--data",
             args.data,
+            "--datasets",
+            args.datasets,
         ]
         cmd += ["--cache", args.cache] if args.cache else []
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     header = f"{'encoder':32s} {'load s':>7s} {'texts/s':>8s} {'RSS MB':>7s} {'inst MB':>8s}"
-    print(header + "".join(f"  {k[:10]:>22s}" for k in DATASETS))
+    names = args.datasets.split(",")
+    print(header + "".join(f"  {k[:22]:>22s}" for k in names))
     for r in results:
         cells = "".join(
             "  {lr_accuracy:.3f}/{centroid10_accuracy:.3f}/{grouping_ari:.3f}".format(
                 **r["quality"][k]
             ).rjust(24)
-            for k in DATASETS
+            for k in names
         )
         print(
             f"{r['encoder']:32s} {r['load_seconds']:7.2f} {r['texts_per_second_one_core_batch32']:8.0f} "

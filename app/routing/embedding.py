@@ -99,6 +99,8 @@ class OnnxMiniLMEmbedder:
         # One thread by default: the service shares its cores with request handling.
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Spinning worker threads burn the cores they share with requests and other processes.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
