@@ -516,8 +516,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.datasets:
         names = list(DATASETS) if args.datasets == "all" else args.datasets.split(",")
         for name in names:
+            train_cap, test_cap = QUICK_CAPS[name] if args.caps == "quick" else (None, None)
             data = load_dataset(
-                name, args.data, seed=args.seed, train_cap=args.train_cap, test_cap=args.test_cap
+                name,
+                args.data,
+                seed=args.seed,
+                train_cap=args.train_cap or train_cap,
+                test_cap=args.test_cap or test_cap,
             )
             configs = _configs(
                 args, [t for t, _ in data.train + data.test] + [t for t, _ in data.praise], parser
