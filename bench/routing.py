@@ -527,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             configs = _configs(
                 args, [t for t, _ in data.train + data.test] + [t for t, _ in data.praise], parser
             )
+            print("encoder:", json.dumps(encoder_status()), flush=True)
             result = run_set(data.train, data.test, data.stage_of, args, configs, data.praise, full=False)
             result.update(dataset=name, notes=data.notes, seconds=time.perf_counter() - started)
             print(
