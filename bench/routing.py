@@ -489,6 +489,30 @@ def _configs(
     return configs
 
 
+def _run_datasets(args: argparse.Namespace, parser: argparse.ArgumentParser, started: float) -> None:
+    names = list(DATASETS) if args.datasets == "all" else args.datasets.split(",")
+    for name in names:
+        train_cap, test_cap = QUICK_CAPS[name] if args.caps == "quick" else (None, None)
+        data = load_dataset(
+            name,
+            args.data,
+            seed=args.seed,
+            train_cap=args.train_cap or train_cap,
+            test_cap=args.test_cap or test_cap,
+        )
+        configs = _configs(args, [t for t, _ in data.train + data.test] + [t for t, _ in data.praise], parser)
+        print("encoder:", json.dumps(encoder_status()), flush=True)
+        result = run_set(data.train, data.test, data.stage_of, args, configs, data.praise, full=False)
+        result.update(dataset=name, notes=data.notes, seconds=time.perf_counter() - started)
+        print(
+            f"== {name}: {len(data.train)} train, {len(data.test)} test; "
+            f"{'; '.join(data.notes) or 'no subsampling'}"
+        )
+        print(table(result))
+        print(json.dumps(result, separators=(",", ":")))
+    print(f"encoder: {json.dumps(encoder_status())}; total {time.perf_counter() - started:.0f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--train")
@@ -514,29 +538,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.datasets:
-        names = list(DATASETS) if args.datasets == "all" else args.datasets.split(",")
-        for name in names:
-            train_cap, test_cap = QUICK_CAPS[name] if args.caps == "quick" else (None, None)
-            data = load_dataset(
-                name,
-                args.data,
-                seed=args.seed,
-                train_cap=args.train_cap or train_cap,
-                test_cap=args.test_cap or test_cap,
-            )
-            configs = _configs(
-                args, [t for t, _ in data.train + data.test] + [t for t, _ in data.praise], parser
-            )
-            print("encoder:", json.dumps(encoder_status()), flush=True)
-            result = run_set(data.train, data.test, data.stage_of, args, configs, data.praise, full=False)
-            result.update(dataset=name, notes=data.notes, seconds=time.perf_counter() - started)
-            print(
-                f"== {name}: {len(data.train)} train, {len(data.test)} test; "
-                f"{'; '.join(data.notes) or 'no subsampling'}"
-            )
-            print(table(result))
-            print(json.dumps(result, separators=(",", ":")))
-        print(f"encoder: {json.dumps(encoder_status())}; total {time.perf_counter() - started:.0f} s")
+        _run_datasets(args, parser, started)
         return
     if not (args.train and args.stages):
         parser.error("give --train and --stages, or --datasets")
