@@ -1,10 +1,12 @@
-"""Benchmark Seam's routing and grouping engine on a labelled text set.
+"""Benchmark Seam's routing and grouping engine on a labelled text set, or on all four.
 
     python bench/routing.py --train TRAIN.csv [--test TEST.csv] --stages label_to_stage.csv
-        [--k 5,10,25,all] [--seed N] [--text-col text] [--label-col category] [--embedder minilm]
+        [--k 5,10,25,all] [--seed N] [--text-col text] [--label-col category] [--embedder minilm|none]
+    python bench/routing.py --datasets all --data ../shared/data [--train-cap 2000]
 
 Without --test, a fixed stratified 80/20 split of --train (by label, seeded) is used.
-Drives app.routing with its default settings; prints one table, then one JSON line.
+Drives app.routing with its default settings; prints the encoder's status, one table per
+data set, then one JSON line per data set.
 """
 
 from __future__ import annotations
@@ -31,32 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.journey.grouping import GroupingSettings
 from app.routing.calibration import expected_calibration_error
 from app.routing.classifier import ClassifierSettings, StageModel, TrainingExample, uses_issue_keys
-from app.routing.embedding import Embedder, load_default_embedder
+from app.routing.embedding import Embedder, encoder_status, load_default_embedder
 from app.routing.grouping import GroupingIndex
-
-Row = tuple[str, str]  # (text, category)
-
-
-# -- data --------------------------------------------------------------------------------------
-def read_rows(path: str, text_col: str, label_col: str) -> list[Row]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [(r[text_col], r[label_col]) for r in csv.DictReader(handle) if r[text_col].strip()]
-
-
-def split(rows: list[Row], seed: int, share: float = 0.2) -> tuple[list[Row], list[Row]]:
-    by_label: dict[str, list[Row]] = defaultdict(list)
-    for row in rows:
-        by_label[row[1]].append(row)
-    rng = random.Random(seed)
-    train: list[Row] = []
-    test: list[Row] = []
-    for label in sorted(by_label):
-        group = by_label[label][:]
-        rng.shuffle(group)
-        cut = max(1, round(len(group) * share))
-        test += group[:cut]
-        train += group[cut:]
-    return train, test
+from app.routing.represent import LexicalEncoder, LongTextEmbedder
+from bench.datasets import DATASETS, Row, load_dataset, read_rows, split
+from bench.embed_cache import DiskCachedEmbedder
+from bench.grouping_eval import baseline_k, baseline_stage
+from bench.grouping_eval import grouping_from_nothing as grouping_pure
 
 
 def k_per(rows: list[Row], key: dict[str, str] | None, k: int, seed: int) -> list[Row]:
@@ -327,6 +310,16 @@ def footprint(train: list[Row], stage_of: dict[str, str], emb: Embedder | None) 
 
 
 # -- report ------------------------------------------------------------------------------------
+# With --datasets, keep the run on all four within about 10 minutes on 2 shared cores: the encoder
+# (about 30 short or 4 long texts per second there) is the cost. (train rows, test rows); None = all.
+QUICK_CAPS: dict[str, tuple[int | None, int | None]] = {
+    "banking77": (1500, 770),
+    "bitext": (1000, 500),
+    "cfpb_complaints": (300, 300),
+    "mams_restaurant": (800, None),
+}
+
+
 def table(result: dict[str, Any]) -> str:
     lines = [f"{'measure':58s} {'value':>10s}"]
 
@@ -349,11 +342,16 @@ def table(result: dict[str, Any]) -> str:
                     f"{m['accuracy']:.3f} / {m['macro_f1']:.3f}",
                 )
             add(f"  calibration error (ECE), k={k}, default", modes[modes["default_mode"]]["ece"])
+        base = result["baseline"]
+        for k, acc in base["k"].items():
+            add(f"baseline TF-IDF LR stage acc, k={k}/stage", acc)
         for key, sel in part["selective"].items():
             if key.startswith("p"):
+                b = base[key]
                 add(
-                    f"selective: placed share at {key[1:]}% (precision on test)",
-                    f"{sel['placed_share']:.3f} ({sel['placed_precision'] or 0:.3f})",
+                    f"selective: placed share at {key[1:]}% (precision) / baseline",
+                    f"{sel['placed_share']:.3f} ({sel['placed_precision'] or 0:.3f})"
+                    f" / {b['placed_share']:.3f}",
                 )
         for k, m in part["placement"].items():
             add(
@@ -361,14 +359,15 @@ def table(result: dict[str, Any]) -> str:
                 f"{m['grouping_index']:.3f}/{m['grouping_index_forced']:.3f}/{m['classifier']:.3f}",
             )
         g = part["grouping"]
-        add("grouping from nothing: ARI (per stage, size-weighted)", g["ari"])
-        add("grouping from nothing: V-measure / purity", f"{g['v_measure']:.3f} / {g['purity']:.3f}")
-        add("grouping from nothing: issues formed / categories", f"{g['issues']} / {g['categories']}")
-        f = part["footprint"]
-        add(
-            "training seconds (all data) / model MB / memory MB",
-            f"{f['train_seconds']:.1f}/{f['model_bytes'] / 1e6:.1f}/{f['memory_bytes'] / 1e6:.1f}",
-        )
+        add("grouping index (online only): ARI / V-measure", f"{g['ari']:.3f} / {g['v_measure']:.3f}")
+        add("seconds: " + ", ".join(f"{k} {v}" for k, v in part["seconds"].items()), "")
+        _pure_rows(add, part["grouping_pure"])
+        f = part.get("footprint")
+        if f:
+            add(
+                "training seconds (all data) / model MB / memory MB",
+                f"{f['train_seconds']:.1f}/{f['model_bytes'] / 1e6:.1f}/{f['memory_bytes'] / 1e6:.1f}",
+            )
     if "cost" in result:
         for size, c in result["cost"].items():
             if size != "ratio_last_to_first":
@@ -380,25 +379,170 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _pure_rows(add: Any, p: dict[str, Any]) -> None:
+    def f(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    add("grouping (online + consolidation): issues per 100 items", f"{p['issues_per_100']:.1f}")
+    add("  coverage (share in groups of >= 3)", f(p["coverage"]))
+    add("  covered purity / chance", f"{f(p['covered_purity'])} / {f(p['chance_purity'])}")
+    add("  ARI / V-measure (stages with >= 2 labels)", f"{f(p['ari'])} / {f(p['v_measure'])}")
+    add(
+        f"  order independence: ARI of two orders ({p['consolidations']} passes / final only)",
+        f"{f(p['order_ari'])} / {f(p['order_ari_final_only'])}",
+    )
+    once = p["final_only"]
+    add(
+        "  final pass only: ARI / V / coverage",
+        f"{f(once['ari'])} / {f(once['v_measure'])} / {f(once['coverage'])}",
+    )
+    if p["praise_items"]:
+        add(f"  praise items ({p['praise_items']}) in complaint groups", f(p["praise_in_complaint_groups"]))
+    add("  complaint items in praise groups", f(p["complaints_in_praise_groups"]))
+
+
+def run_set(
+    train: list[Row],
+    test: list[Row],
+    stage_of: dict[str, str],
+    args: argparse.Namespace,
+    configs: dict[str, Embedder | None],
+    praise: Sequence[tuple[str, str]] = (),
+    *,
+    full: bool = True,
+) -> dict[str, Any]:
+    ks = [k.strip() for k in args.k.split(",")]
+    result: dict[str, Any] = {
+        "n_train": len(train),
+        "n_test": len(test),
+        "seed": args.seed,
+        "grouping_settings_version": GroupingSettings().version,
+        "classifier_settings_version": ClassifierSettings().version,
+        "encoder_status": encoder_status(),
+        "runs": {},
+    }
+    began = time.perf_counter()
+    base = baseline_stage(train, test, stage_of, args.seed)
+    base["k"] = {
+        k: (base["accuracy"] if k == "all" else baseline_k(train, test, stage_of, int(k))) for k in ks
+    }
+    base["seconds"] = round(time.perf_counter() - began, 1)
+    result["baseline"] = base
+    for label, emb in configs.items():
+        if args.cost_only:
+            break
+        if emb is None:
+            lexical = LexicalEncoder([t for t, _ in train])
+            vectorise = lexical.embed
+        else:
+            vectorise = emb.embed
+        result["runs"][label] = _run_config(train, test, stage_of, args, emb, vectorise, praise, ks, full)
+    sizes = [int(s) for s in args.cost_sizes.split(",") if s.strip()]
+    if sizes:
+        result["cost"] = placement_cost(train, test, stage_of, args.seed, sizes)
+    return result
+
+
+def _run_config(
+    train: list[Row],
+    test: list[Row],
+    stage_of: dict[str, str],
+    args: argparse.Namespace,
+    emb: Embedder | None,
+    vectorise: Any,
+    praise: Sequence[tuple[str, str]],
+    ks: list[str],
+    full: bool,
+) -> dict[str, Any]:
+    parts: dict[str, Any] = {
+        "stage_routing": lambda: stage_routing(train, test, stage_of, ks, emb),
+        "selective": lambda: selective(train, test, stage_of, args.seed, emb),
+        "placement": lambda: known_issue_placement(train, test, stage_of, emb),
+        "grouping": lambda: grouping_from_nothing(train, test, stage_of, args.seed, emb),
+        "grouping_pure": lambda: grouping_pure(
+            train, test, stage_of, vectorise, praise=praise, seed=args.seed
+        ),
+    }
+    if full:
+        parts["footprint"] = lambda: footprint(train, stage_of, emb)
+    run: dict[str, Any] = {"seconds": {}}
+    for name, measure in parts.items():
+        began = time.perf_counter()
+        run[name] = measure()
+        run["seconds"][name] = round(time.perf_counter() - began, 1)
+    return run
+
+
+def _configs(
+    args: argparse.Namespace, texts: list[str], parser: argparse.ArgumentParser
+) -> dict[str, Embedder | None]:
+    configs: dict[str, Embedder | None] = {"tfidf (encoder absent)": None}
+    if args.embedder == "minilm":
+        inner = load_default_embedder(threads=args.threads)
+        if inner is None:
+            parser.error(f"--embedder minilm: {encoder_status()['reason']}")
+        inner = LongTextEmbedder(inner, args.long_text)
+        if args.cache:
+            inner = DiskCachedEmbedder(inner, args.cache)
+        cached = CachedEmbedder(inner)
+        cached.warm(texts)
+        configs[f"tfidf+minilm ({args.long_text}; default install)"] = cached
+    return configs
+
+
+def _run_datasets(args: argparse.Namespace, parser: argparse.ArgumentParser, started: float) -> None:
+    names = list(DATASETS) if args.datasets == "all" else args.datasets.split(",")
+    for name in names:
+        train_cap, test_cap = QUICK_CAPS[name] if args.caps == "quick" else (None, None)
+        data = load_dataset(
+            name,
+            args.data,
+            seed=args.seed,
+            train_cap=args.train_cap or train_cap,
+            test_cap=args.test_cap or test_cap,
+        )
+        configs = _configs(args, [t for t, _ in data.train + data.test] + [t for t, _ in data.praise], parser)
+        print("encoder:", json.dumps(encoder_status()), flush=True)
+        result = run_set(data.train, data.test, data.stage_of, args, configs, data.praise, full=False)
+        result.update(dataset=name, notes=data.notes, seconds=time.perf_counter() - started)
+        print(
+            f"== {name}: {len(data.train)} train, {len(data.test)} test; "
+            f"{'; '.join(data.notes) or 'no subsampling'}"
+        )
+        print(table(result))
+        print(json.dumps(result, separators=(",", ":")))
+    print(f"encoder: {json.dumps(encoder_status())}; total {time.perf_counter() - started:.0f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--train", required=True)
+    parser.add_argument("--train")
     parser.add_argument("--test")
-    parser.add_argument("--stages", required=True)
+    parser.add_argument("--stages")
+    parser.add_argument("--datasets", help="'all' or a comma list of " + ",".join(DATASETS))
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--train-cap", type=int, help="subsample training rows (seeded)")
+    parser.add_argument(
+        "--caps", choices=["quick", "none"], default="quick", help="with --datasets: the subsamples below"
+    )
+    parser.add_argument("--test-cap", type=int, help="subsample test rows (seeded)")
     parser.add_argument("--k", default="5,10,25,all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--text-col", default="text")
     parser.add_argument("--label-col", default="category")
-    parser.add_argument(
-        "--embedder",
-        choices=["none", "minilm"],
-        default="none",
-        help="also run with the optional local MiniLM encoder (reported separately)",
-    )
+    parser.add_argument("--embedder", choices=["none", "minilm"], default="minilm")
+    parser.add_argument("--long-text", choices=["lead", "chunks"], default="chunks")
+    parser.add_argument("--threads", type=int, default=1, help="encoder threads")
+    parser.add_argument("--cache", help="folder for an on-disk cache of sentence vectors (off by default)")
     parser.add_argument("--cost-sizes", default="1000,10000,100000")
     parser.add_argument("--cost-only", action="store_true", help="only the placement-cost figures")
     args = parser.parse_args(argv)
-
+    started = time.perf_counter()
+    if args.datasets:
+        _run_datasets(args, parser, started)
+        return
+    if not (args.train and args.stages):
+        parser.error("give --train and --stages, or --datasets")
     rows = read_rows(args.train, args.text_col, args.label_col)
     if args.test:
         train, test = rows, read_rows(args.test, args.text_col, args.label_col)
@@ -409,39 +553,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     missing = sorted({c for _, c in train + test} - set(stage_of))
     if missing:
         parser.error(f"labels without a stage in {args.stages}: {missing[:5]}")
-    ks = [k.strip() for k in args.k.split(",")]
-
-    configs: dict[str, Embedder | None] = {"tfidf": None}
-    if args.embedder == "minilm":
-        inner = load_default_embedder()
-        if inner is None:
-            parser.error("--embedder minilm: onnxruntime, tokenizers or the model package is not installed")
-        cached = CachedEmbedder(inner)
-        cached.warm([t for t, _ in train + test])
-        configs["tfidf+minilm"] = cached
-
-    result: dict[str, Any] = {
-        "train": args.train,
-        "test": args.test or f"split of train (20%, seed {args.seed})",
-        "n_train": len(train),
-        "n_test": len(test),
-        "seed": args.seed,
-        "grouping_settings_version": GroupingSettings().version,
-        "classifier_settings_version": ClassifierSettings().version,
-        "runs": {},
-    }
-    for label, emb in configs.items():
-        if args.cost_only:
-            break
-        result["runs"][label] = {
-            "stage_routing": stage_routing(train, test, stage_of, ks, emb),
-            "selective": selective(train, test, stage_of, args.seed, emb),
-            "placement": known_issue_placement(train, test, stage_of, emb),
-            "grouping": grouping_from_nothing(train, test, stage_of, args.seed, emb),
-            "footprint": footprint(train, stage_of, emb),
-        }
-    sizes = [int(s) for s in args.cost_sizes.split(",")]
-    result["cost"] = placement_cost(train, test, stage_of, args.seed, sizes)
+    configs = _configs(args, [t for t, _ in train + test], parser)
+    print("encoder:", json.dumps(encoder_status()))
+    result = run_set(train, test, stage_of, args, configs)
+    result.update(train=args.train, test=args.test or f"split of train (20%, seed {args.seed})")
     print(table(result))
     print(json.dumps(result, separators=(",", ":")))
 

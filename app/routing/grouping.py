@@ -55,9 +55,18 @@ class _Issue:
 
 
 class GroupingIndex:
-    def __init__(self, settings: GroupingSettings | None = None, *, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: GroupingSettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        stage_thresholds: dict[str, float] | None = None,
+    ) -> None:
         self.settings = settings or GroupingSettings()
         self.embedder = embedder
+        # Per-stage thresholds calibrated from the company's own feedback (app.routing.thresholds);
+        # stages without one use the settings' constant.
+        self.stage_thresholds: dict[str, float] = dict(stage_thresholds or {})
         self._issues: dict[str, _Issue] = {}
         # stage -> term -> issues containing it, least recently active first (dicts keep order).
         self._postings: dict[str, dict[str, dict[str, None]]] = defaultdict(dict)
@@ -69,6 +78,9 @@ class GroupingIndex:
     @property
     def threshold(self) -> float:
         return self.settings.embedding_threshold if self.embedder is not None else self.settings.threshold
+
+    def threshold_for(self, stage: str) -> float:
+        return self.stage_thresholds.get(stage, self.threshold)
 
     # -- reading ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -113,7 +125,7 @@ class GroupingIndex:
             score = self._similarity(weights, vector, self._issues[issue_id])
             if score > best_score:
                 best_id, best_score = issue_id, score
-        if best_id is None or best_score < self.threshold:
+        if best_id is None or best_score < self.threshold_for(stage):
             return Placement(None, best_score, "new", [])
         return Placement(best_id, best_score, "similarity", self._shared(terms, self._issues[best_id]))
 

@@ -143,3 +143,13 @@ def test_default_embedder_is_optional() -> None:
     vectors = embedder.embed(["my card has not arrived", "where is my new card", "I was charged twice"])
     assert vectors.shape == (3, 384)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_per_stage_thresholds_override_the_constant() -> None:
+    strict = GroupingIndex(stage_thresholds={"s": 0.99})
+    loose = GroupingIndex()
+    for idx in (strict, loose):
+        idx.add_item("c", "card not arrived", stage="s")
+    assert strict.threshold_for("s") == 0.99 and strict.threshold_for("other") == strict.threshold
+    assert loose.place("my card has still not arrived", "s").issue_id == "c"
+    assert strict.place("my card has still not arrived", "s").issue_id is None

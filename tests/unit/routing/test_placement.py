@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.core.text import normalise
 from app.journey.schemas import Journey
 from app.routing.grouping import GroupingIndex
 
@@ -28,7 +29,6 @@ from app.routing.placement import (
     route,
     scope,
 )
-from app.routing.text import normalise
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "journey.yaml"
 JOURNEY = Journey.model_validate(yaml.safe_load(EXAMPLE.read_text()))
