@@ -66,6 +66,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
+    _health(app)
+    _routers(app)
+    web.install(app)
+    return app
+
+
+def _health(app: FastAPI) -> None:
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -80,19 +87,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return problems.problem_response(503, "The database is unreachable.")
         return {"status": "ready"}
 
-    app.include_router(journey_router)
-    # Before intake's: POST /api/v1/triage/bulk must not be read as /triage/{feedback_id}.
-    app.include_router(curation_router)
-    app.include_router(intake_router)
-    app.include_router(feedback_router)
-    app.include_router(issues_router)
-    app.include_router(outbox_router)
-    app.include_router(routing_router)
-    app.include_router(loop_router)
-    app.include_router(digests_router)
-    app.include_router(sources_router)
-    app.include_router(sources_webhooks_router)
-    app.include_router(sync_router)
-    app.include_router(sync_webhooks_router)
-    web.install(app)
-    return app
+
+def _routers(app: FastAPI) -> None:
+    for router in (
+        journey_router,
+        curation_router,
+        intake_router,
+        feedback_router,
+        issues_router,
+        outbox_router,
+        routing_router,
+        loop_router,
+        digests_router,
+        sources_router,
+        sources_webhooks_router,
+        sync_router,
+        sync_webhooks_router,
+    ):
+        app.include_router(router)

@@ -17,7 +17,7 @@ from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel
 from app.issues import curation, reshape
-from app.issues.router import _detail
+from app.issues import queries as issue_queries
 from app.issues.schemas import EventOut, IssueDetail
 from app.journey import service as journeys
 
@@ -74,7 +74,7 @@ def patch_issue(
     if body.title is not None:
         curation.rename(session, issue_id, body.title, actor)
     session.commit()
-    return _detail(session, issue_id)
+    return issue_queries.detail(session, issue_id)
 
 
 @router.post("/issues/{issue_id}/comments", response_model=EventOut, status_code=201, tags=["issues"])
@@ -112,7 +112,7 @@ def unmerge_issue(
     its status again. 409 when it is not merged."""
     reshape.unmerge(session, issue_id, principal.as_actor())
     session.commit()
-    return _detail(session, issue_id)
+    return issue_queries.detail(session, issue_id)
 
 
 @router.post("/issues/{issue_id}/split", response_model=IssueDetail, status_code=201, tags=["issues"])
@@ -125,4 +125,4 @@ def split_issue(
     """The chosen items become a new issue (same stage, moment, owner and teams); returns it."""
     new = reshape.split(session, issue_id, body.items, body.title, principal.as_actor())
     session.commit()
-    return _detail(session, new.id or 0)
+    return issue_queries.detail(session, new.id or 0)

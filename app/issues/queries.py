@@ -11,7 +11,7 @@ from app.feedback.models import FeedbackItem
 from app.issues import lifecycle
 from app.issues.models import ExperienceIssue, IssueEvent, IssueTeam
 from app.issues.scores import is_detractor, is_promoter
-from app.issues.service import teams_of
+from app.issues.service import get, teams_of
 
 
 def issue_key(issue_id: int) -> str:
@@ -25,6 +25,15 @@ def to_out(issue: ExperienceIssue, teams: list[str]) -> dict[str, Any]:
     )
     data.pop("open_fingerprint", None)
     return data
+
+
+def detail(session: Session, issue_id: int) -> dict[str, Any]:
+    """One issue as the API gives it: counts, teams, and its customers' and staff checks' scores."""
+    issue = get(session, issue_id)
+    out = to_out(issue, teams_of(session, [issue_id])[issue_id])
+    out["scores"] = score_summary(session, issue_id)
+    out["staff_scores"] = score_summary(session, issue_id, staff=True)
+    return out
 
 
 def list_issues(

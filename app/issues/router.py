@@ -40,19 +40,11 @@ def list_issues(
     return {"items": rows[:limit], "next_cursor": pagination.encode(offset + limit, "off") if more else None}
 
 
-def _detail(session: Session, issue_id: int) -> dict[str, Any]:
-    issue = issues.get(session, issue_id)
-    out = queries.to_out(issue, issues.teams_of(session, [issue_id])[issue_id])
-    out["scores"] = queries.score_summary(session, issue_id)
-    out["staff_scores"] = queries.score_summary(session, issue_id, staff=True)
-    return out
-
-
 @router.get("/{issue_id}", response_model=IssueDetail)
 def get_issue(
     issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> Any:
-    return _detail(session, issue_id)
+    return queries.detail(session, issue_id)
 
 
 @router.post("/{issue_id}/transitions", response_model=IssueDetail)
@@ -64,7 +56,7 @@ def transition_issue(
 ) -> Any:
     issues.transition(session, issue_id, body.to, body.reason, principal.as_actor())
     session.commit()
-    return _detail(session, issue_id)
+    return queries.detail(session, issue_id)
 
 
 @router.post("/{issue_id}/merge", response_model=IssueDetail)
@@ -77,7 +69,7 @@ def merge_issue(
     """Merges this issue into `into`; returns the issue that absorbed it."""
     target = issues.merge(session, issue_id, body.into, body.reason, principal.as_actor())
     session.commit()
-    return _detail(session, target.id or body.into)
+    return queries.detail(session, target.id or body.into)
 
 
 @router.get("/{issue_id}/events", response_model=EventPage)

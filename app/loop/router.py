@@ -17,7 +17,7 @@ from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel, IsoDatetime
-from app.issues.router import _detail
+from app.issues import queries as issue_queries
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
 from app.loop import fixes, queries
@@ -69,7 +69,7 @@ def acknowledge(
     """The owner has it in hand: reminders so far are settled and escalation starts again."""
     loop.acknowledge(session, journeys.current(session), issue_id, principal.as_actor(), utcnow())
     session.commit()
-    return _detail(session, issue_id)
+    return issue_queries.detail(session, issue_id)
 
 
 @router.post("/issues/{issue_id}/snooze", response_model=IssueDetail)
@@ -85,7 +85,7 @@ def snooze(
         session, journeys.current(session), issue_id, body.reason, until, principal.as_actor(), utcnow()
     )
     session.commit()
-    return _detail(session, issue_id)
+    return issue_queries.detail(session, issue_id)
 
 
 @router.post("/issues/{issue_id}/confirm", response_model=IssueDetail)
@@ -103,4 +103,4 @@ def confirm(
     journey = journeys.current(session)
     fixes.confirm(session, journey, issue_id, reason, principal.as_actor(), utcnow(), settings)
     session.commit()
-    return _detail(session, issue_id)
+    return issue_queries.detail(session, issue_id)

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from app.feedback.models import FeedbackItem
 from app.journey.schemas import Journey
-from app.journey.triggers import CustomerEvent, evaluate
+from app.journey.triggers import CustomerEvent, TriggerResult, TriggerSpec, evaluate
 from app.routing import placement
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
@@ -78,27 +78,32 @@ def apply_triggers(
             result = evaluate(spec, history, new, r.occurred_at)
             if result.count < spec.count:
                 continue
-            base = r.decision or placement.decide_manually(
-                placement.ItemFacts(None, r.source, None, None, None, None),
-                stage.key,
-                moment.key,
-                actor="trigger",
-            )
-            why = {
-                "method": "trigger",
-                "moment": moment.key,
-                "count": result.count,
-                "within": spec.within.total_seconds(),
-                "fired": result.fired,
-                "evidence": [e for e in result.evidence if not e.startswith("batch:")],
-            }
-            out[r.index] = placement.Decision(
-                stage=stage.key,
-                moment=moment.key,
-                fingerprint=placement.bounded(f"{TRIGGER_PREFIX}{moment.key}:{r.customer}"),
-                method=base.method if r.decision else "trigger",
-                detail={**base.detail, "grouping": why},
-            )
+            out[r.index] = _fired(r, stage.key, moment.key, spec, result)
             break
         earlier.setdefault(r.customer, []).append(new)
     return out
+
+
+def _fired(
+    r: TriggerCandidate, stage: str, moment: str, spec: TriggerSpec, result: TriggerResult
+) -> placement.Decision:
+    """The decision for an item that took its customer over the moment's trigger: that moment's issue
+    for the customer, with the count and the evidence that fired it."""
+    base = r.decision or placement.decide_manually(
+        placement.ItemFacts(None, r.source, None, None, None, None), stage, moment, actor="trigger"
+    )
+    why = {
+        "method": "trigger",
+        "moment": moment,
+        "count": result.count,
+        "within": spec.within.total_seconds(),
+        "fired": result.fired,
+        "evidence": [e for e in result.evidence if not e.startswith("batch:")],
+    }
+    return placement.Decision(
+        stage=stage,
+        moment=moment,
+        fingerprint=placement.bounded(f"{TRIGGER_PREFIX}{moment}:{r.customer}"),
+        method=base.method if r.decision else "trigger",
+        detail={**base.detail, "grouping": why},
+    )
