@@ -1,10 +1,11 @@
 """Feedback ingestion: every item, one or a thousand, from any entry point, goes through `ingest`.
 
 The phases, each a function below: validate, dedupe (inside the batch and against what is stored),
-route (a stage per item), group (triggers, then similarity, into issues), resolve issues (found or
-opened in a fixed order), insert (with the issues' rows locked), count (each issue's counters bumped
-once). That one path keeps counts exact under concurrency and makes a batch cost a handful of
-statements rather than a handful per item.
+route (a stage per item), set compliments apart (praise is placed on its stage and moment but joins no
+issue: a problem's issue must not fill with people saying what works), group (triggers, then
+similarity, into issues), resolve issues (found or opened in a fixed order), insert (with the issues'
+rows locked), count (each issue's counters bumped once). That one path keeps counts exact under
+concurrency and makes a batch cost a handful of statements rather than a handful per item.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from app.feedback.schemas import FeedbackIn, IngestResult
 from app.issues import service as issues
 from app.journey.schemas import Journey
 from app.routing import index as grouping_index
-from app.routing import model_store, placement, trigger_count
+from app.routing import model_store, placement, sentiment, trigger_count
 
 
 @dataclass
@@ -38,6 +39,8 @@ class _Row:
     values: dict[str, Any]
     decision: placement.Decision | None
     why: dict[str, Any]
+    # Placed on its stage and moment, counted there, but in no issue.
+    compliment: sentiment.Sentiment | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -89,6 +92,7 @@ def ingest(
     for r in rows:
         if journey is not None:
             r.decision, r.why = placement.route(facts(r.item), journey, predictor)
+            r.compliment = _compliment(r)
     existing = queries.lookup(session, [r.key for r in rows])
     fresh = [r for r in rows if r.key not in existing]
     grouper = _group(session, journey, fresh) if journey is not None and fresh else None
@@ -147,8 +151,18 @@ def _predictor(
     return model_store.Batched(model, waiting) if waiting else None
 
 
+def _compliment(r: _Row) -> sentiment.Sentiment | None:
+    """Praise by its score (a promoter) or its words, with no complaint in it; staff checks stay evidence."""
+    if r.decision is None or r.values["staff"]:
+        return None
+    found = sentiment.classify(r.values["text"], r.values["score"], r.values["scale"])
+    return found if found.is_praise else None
+
+
 def _group(session: Session, journey: Journey, fresh: list[_Row]) -> grouping_index.Grouper:
-    """Moment triggers first (a customer's third contact joins that moment's issue), then similarity."""
+    """Moment triggers first (a customer's third contact joins that moment's issue), then similarity.
+    Compliments take part in neither."""
+    fresh = [r for r in fresh if r.compliment is None]
     candidates = [
         trigger_count.TriggerCandidate(
             r.index,
@@ -201,7 +215,13 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
             placement=placement_json(d, r.why),
             issue_id=None,
         )
-        if d is not None:
+        if r.compliment is not None:
+            r.values["placement"]["grouping"] = {
+                "method": "compliment",
+                "basis": r.compliment.basis,
+                "positive_terms": list(r.compliment.positive_terms),
+            }
+        elif d is not None:
             first.setdefault((d.stage, d.fingerprint), r)
     ids: dict[tuple[str, str], int] = {}
     for key, r in sorted(first.items()):
@@ -209,7 +229,7 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
         ids[key] = issues.resolve_issue(session, journey, opening(r.decision, r.values["text"]), actor)
     issues.lock(session, ids.values())
     for r in fresh:
-        if r.decision is not None:
+        if r.decision is not None and r.compliment is None:
             r.values["issue_id"] = ids[(r.decision.stage, r.decision.fingerprint)]
 
 

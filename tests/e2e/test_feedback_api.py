@@ -200,3 +200,25 @@ def test_staff_checks_are_kept_apart_from_customers(journey_client: TestClient, 
     summary = {"scale": "csat", "count": 1, "detractors": 1, "promoters": 0}
     assert issue["scores"] == [{**summary, "mean": 2.0}]
     assert issue["staff_scores"] == [{**summary, "mean": 1.0}]
+
+
+def test_praise_is_placed_on_its_stage_and_joins_no_complaint_issue(
+    journey_client: TestClient, admin_key: str
+) -> None:
+    h = auth(admin_key)
+    complaint = journey_client.post("/api/v1/feedback", json=item(300), headers=h).json()
+    praise = item(301, text="Checkout was quick and easy, loved it", score=5)
+    body = journey_client.post("/api/v1/feedback", json=praise, headers=h).json()
+    assert body["state"] == "placed" and (body["stage"], body["moment"]) == ("buy", "checkout")
+    assert body["issue_id"] is None
+    assert body["placement"]["grouping"]["method"] == "compliment"
+    # A promoter who names a problem is a complaint, and joins the problem's issue.
+    mixed = item(302, text="Loved the recipes but the payment page timed out", score=5)
+    assert (
+        journey_client.post("/api/v1/feedback", json=mixed, headers=h).json()["issue_id"]
+        == complaint["issue_id"]
+    )
+    issue = journey_client.get(f"/api/v1/issues/{complaint['issue_id']}", headers=h).json()
+    assert issue["item_count"] == 2  # the complaint and the mixed one; the praise is counted nowhere here
+    placed = journey_client.get("/api/v1/feedback?stage=buy&state=placed", headers=h).json()["items"]
+    assert body["id"] in [i["id"] for i in placed]
