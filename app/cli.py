@@ -213,6 +213,59 @@ def _demo_sign_in(session: Session, host: str, port: int) -> str:
 # --- close the loop: the scheduler and the digest preview ---------------------------------------
 digest_app = typer.Typer(help="Weekly digests.", no_args_is_help=True)
 app.add_typer(digest_app, name="digest")
+jobs_app = typer.Typer(help="Scheduled jobs, one at a time.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """The scheduled jobs this release runs, with their triggers."""
+    from app.core.durations import format_duration
+    from app.scheduler.registry import Daily, Every, Weekly, scheduler_config
+    from app.wiring import JOBS
+
+    config = scheduler_config(get_settings())
+    for job in JOBS:
+        t = job.resolve(config)
+        if isinstance(t, Every):
+            when = f"every {format_duration(t.interval)}"
+        elif isinstance(t, Daily):
+            when = f"daily at {t.hour:02d}:{t.minute:02d} {config.timezone}"
+        elif isinstance(t, Weekly):
+            when = f"weekly on {t.weekday} at {t.hour:02d}:{t.minute:02d} {config.timezone}"
+        else:
+            when = str(t)
+        typer.echo(f"{job.name}\t{when}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="A job from `seam jobs list`.")],
+    now: Annotated[
+        str | None,
+        typer.Option(help="Run as of this ISO 8601 instant (default: now), e.g. to test reminders."),
+    ] = None,
+) -> None:
+    """Run one job now, under the same once-per-cluster lease as the scheduler: if this tick of the job
+    already ran (here or on another replica), nothing happens and the exit code is 3."""
+    from datetime import UTC, datetime
+
+    from app.core.clock import utcnow
+    from app.scheduler.registry import scheduler_config
+    from app.scheduler.runner import holder_id, run_tick
+    from app.wiring import job
+
+    try:
+        chosen = job(name)
+        at = datetime.fromisoformat(now).astimezone(UTC) if now else utcnow()
+    except (KeyError, ValueError) as exc:
+        err.print(f"[red]refused:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    ran = run_tick(_engine(), settings, chosen, scheduler_config(settings), holder=holder_id(), now=at)
+    err.print(f"{name} at {at.isoformat()}: {'ran' if ran else 'this tick already ran; nothing done'}")
+    if not ran:
+        raise typer.Exit(3)
 
 
 @app.command("scheduler")

@@ -41,6 +41,8 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["serve"],
         ["demo"],
         ["worker"],
+        ["jobs", "list"],
+        ["jobs", "run"],
     ):
         out = seam(tmp_path / "x.db", *cmd, "--help").stdout
         assert "Usage:" in out and "--help" in out
@@ -136,3 +138,17 @@ def test_demo_on_sqlite_runs_without_a_secret(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "new items" in proc.stderr
+
+
+def test_jobs_list_and_run_once_per_tick(db: Path) -> None:
+    from app import wiring
+
+    listed = seam(db, "jobs", "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == [j.name for j in wiring.JOBS]
+    assert "loop.reminders\tevery 15m" in listed
+    first = seam(db, "jobs", "run", "loop.reminders", "--now", "2026-12-10T10:00:00Z")
+    assert "ran" in first.stderr
+    again = seam(db, "jobs", "run", "loop.reminders", "--now", "2026-12-10T10:05:00Z", check=False)
+    assert again.returncode == 3 and "already ran" in again.stderr
+    unknown = seam(db, "jobs", "run", "no.such.job", check=False)
+    assert unknown.returncode == 2 and "loop.reminders" in unknown.stderr
