@@ -143,10 +143,11 @@ def test_delighted_created_then_updated_is_one_item_updated(
         drain(engine)
     (item,) = items(journey_client, admin_key)
     assert (item["score"], item["text"]) == (9.0, "Your service is fast and flawless!")
-    issue = journey_client.get(
-        f"/api/v1/issues/{item['issue_id']}", headers={"Authorization": f"Bearer {admin_key}"}
-    )
-    assert issue.json()["item_count"] == 1
+    # A promoter's praise is a compliment on its stage: placed, in no issue, and no issue was opened.
+    assert item["state"] == "placed" and item["issue_id"] is None
+    assert item["placement"]["grouping"]["method"] == "compliment"
+    listed = journey_client.get("/api/v1/issues", headers={"Authorization": f"Bearer {admin_key}"})
+    assert listed.json()["items"] == []
 
     # In order this time, for another response: created (score 3, no comment), then updated.
     created["event_data"].update(id="5436", score=3)
@@ -160,9 +161,9 @@ def test_delighted_created_then_updated_is_one_item_updated(
     assert set(found) == {"5435", "5436"}
     assert (found["5436"]["score"], found["5436"]["text"]) == (3.0, "Box arrived warm")
     issue = journey_client.get(
-        f"/api/v1/issues/{item['issue_id']}", headers={"Authorization": f"Bearer {admin_key}"}
+        f"/api/v1/issues/{found['5436']['issue_id']}", headers={"Authorization": f"Bearer {admin_key}"}
     ).json()
-    assert issue["item_count"] == 2 and issue["detractor_count"] == 1
+    assert issue["item_count"] == 1 and issue["detractor_count"] == 1  # the compliment is not in it
 
 
 def test_zendesk_rating_changed_from_bad_to_good_updates_the_item(
