@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.core.db import make_engine
-from app.models import metadata
 from app.core.settings import get_settings
+from app.models import metadata
 
 config = context.config
 

@@ -6,6 +6,7 @@ import base64
 from typing import Annotated
 
 from fastapi import Path
+from pydantic import Field
 
 from app.core.errors import InvalidInput, field_error
 
@@ -36,3 +37,5 @@ def decode(cursor: str | None, kind: str = "id") -> int | None:
 # Row ids are 32-bit on PostgreSQL; a larger id can name nothing, so it is refused as input.
 MAX_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]
+# A row id inside a body or a form: the database's integer range, so no id reaches SQL out of range.
+BodyRowId = Annotated[int, Field(ge=1, le=MAX_ID)]

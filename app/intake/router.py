@@ -14,7 +14,7 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
-from app.core.pagination import RowId
+from app.core.pagination import BodyRowId, RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel
 from app.feedback import queries
@@ -90,7 +90,7 @@ def post_batch(
 class BulkTriageIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[int] = Field(min_length=1, max_length=bulk.MAX_ITEMS, description="Feedback item ids.")
+    items: list[BodyRowId] = Field(min_length=1, max_length=bulk.MAX_ITEMS, description="Feedback item ids.")
     stage: str = Field(min_length=1, max_length=100)
     moment: str | None = Field(default=None, max_length=100)
     reason: str | None = Field(default=None, max_length=2000)

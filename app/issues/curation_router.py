@@ -13,7 +13,7 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
-from app.core.pagination import RowId
+from app.core.pagination import BodyRowId, RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel
 from app.issues import curation, reshape
@@ -40,7 +40,9 @@ class CommentIn(ApiModel):
 class SplitIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[int] = Field(min_length=1, max_length=reshape.MAX_SPLIT, description="Items of this issue.")
+    items: list[BodyRowId] = Field(
+        min_length=1, max_length=reshape.MAX_SPLIT, description="Items of this issue."
+    )
     title: str | None = Field(default=None, max_length=300, description="The new issue's title.")
 
 

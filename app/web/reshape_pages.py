@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.core.actor import Actor
 from app.core.deps import get_session
 from app.core.errors import DomainError
-from app.core.pagination import RowId
+from app.core.pagination import BodyRowId, RowId
 from app.issues import reshape
 from app.issues import service as issues
 from app.people.roles import ACT, Viewer
@@ -93,7 +93,7 @@ def unmerge(
 def split(
     request: Request,
     issue_id: RowId,
-    items: Annotated[list[int], Form(max_length=reshape.MAX_SPLIT)],
+    items: Annotated[list[BodyRowId], Form(max_length=reshape.MAX_SPLIT)],
     title: Annotated[str | None, Form(max_length=300)] = None,
     who: Viewer = Depends(signed_in),
     session: Session = Depends(get_session),

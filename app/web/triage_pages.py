@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 from app.core.actor import Actor
 from app.core.deps import get_session
 from app.core.errors import DomainError
+from app.core.pagination import BodyRowId
 from app.feedback import queries
 from app.feedback.models import FeedbackItem
 from app.intake import bulk
@@ -68,7 +69,7 @@ def triage_queue(
 def triage_place(
     request: Request,
     target: Annotated[str, Form(max_length=210)],
-    items: Annotated[list[int], Form(max_length=bulk.MAX_ITEMS)],
+    items: Annotated[list[BodyRowId], Form(max_length=bulk.MAX_ITEMS)],
     reason: Annotated[str | None, Form(max_length=2000)] = None,
     who: Viewer = Depends(signed_in),
     session: Session = Depends(get_session),

@@ -23,7 +23,6 @@ class Parts(Protocol):
     def text(self) -> str: ...
 
 
-
 class HeaderInjectionError(ValueError):
     """A header value carried a line break (or a NUL)."""
 

@@ -231,8 +231,9 @@ def test_zendesk_rest_ratings_each_become_one_item(
         ("csat:209", 5.0, "csat", "7881"),
     ]
     assert {i["touchpoint"] for i in found} == {"support-csat"}
-    issue = journey_client.get(f"/api/v1/issues/{found[0]['issue_id']}", headers=auth(admin_key)).json()
-    assert issue["item_count"] == 2 and issue["customer_count"] == 1
+    # Two top-box ratings are compliments on the support stage: placed, counted there, in no issue.
+    assert [(i["state"], i["stage"], i["issue_id"]) for i in found] == [("placed", "get-help", None)] * 2
+    assert {i["placement"]["grouping"]["method"] for i in found} == {"compliment"}
 
 
 def test_standard_contact_and_events_that_make_nothing(
