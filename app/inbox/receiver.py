@@ -38,7 +38,8 @@ class WebhookAck(BaseModel):
 
 @dataclass(frozen=True)
 class Refusal:
-    """An answer other than a signature failure: no such receiver (404), an unreadable payload (400)."""
+    """An answer other than a bad signature: no such receiver (404), a secret that cannot be read
+    (401), a payload the vendor should not resend (400)."""
 
     status: int
     detail: str
@@ -102,6 +103,8 @@ async def handle(
     load: Callable[[], Config | Refusal],
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
     process_kind: str,
+    # The body is always {"status": "duplicate"}; the code is what each route documents in its
+    # OpenAPI (survey sources: 200, ticket webhooks: 202). Vendors treat any 2xx as delivered.
     duplicate_status: int = 202,
 ) -> Response:
     """Receives one signed delivery: 202 accepted, ``duplicate_status`` for a vendor's retry of a
