@@ -23,6 +23,7 @@ TERMINAL_CATEGORIES: frozenset[str] = frozenset({"done", "wont_do", "duplicate",
 
 TransitionTarget = Literal["in_progress", "done", "wont_do", "reopen"]
 Priority = Literal["urgent", "high", "normal", "low"]
+SignatureReason = Literal["missing", "mismatch", "stale", "malformed"]
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -65,12 +66,14 @@ class PermanentError(IntegrationError):
 class WebhookSignatureError(IntegrationError):
     """Missing, malformed, wrong or stale webhook signature. The caller answers 401 and stores nothing.
 
-    `reason` is one of missing / malformed / mismatch / stale (as in `integrations.signatures`).
+    `reason` is required and keyword-only: missing / malformed / mismatch / stale. "stale" means a
+    genuine signature outside the replay window. The message names the header and what was wrong
+    with it, never a secret or a digest.
     """
 
-    def __init__(self, message: str, reason: str = "mismatch") -> None:
+    def __init__(self, message: str, *, reason: SignatureReason) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason: SignatureReason = reason
 
     def __repr__(self) -> str:
         return f"WebhookSignatureError({self.message!r}, reason={self.reason!r})"

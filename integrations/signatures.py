@@ -29,9 +29,9 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
 
-Reason = Literal["missing", "mismatch", "stale", "malformed"]
+# The one signature error, raised by every scheme here and by the ticket adapters alike.
+from integrations.base import WebhookSignatureError as WebhookSignatureError
 
 DEFAULT_TOLERANCE_S = 300
 
@@ -46,20 +46,6 @@ SW_ID_HEADER = "webhook-id"
 SW_TIMESTAMP_HEADER = "webhook-timestamp"
 SW_SIGNATURE_HEADER = "webhook-signature"
 SW_SECRET_PREFIX = "whsec_"
-
-
-class WebhookSignatureError(Exception):
-    """A delivery failed authentication. ``reason`` is one of missing/mismatch/stale/malformed.
-
-    The message names the header and what was wrong with it, never a secret or a digest.
-    """
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason: Reason = reason
-
-    def __repr__(self) -> str:
-        return f"WebhookSignatureError(reason={self.reason!r}, message={str(self)!r})"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -84,13 +70,13 @@ def get_header(headers: Mapping[str, str], name: str) -> str | None:
 def _require(headers: Mapping[str, str], name: str) -> str:
     value = get_header(headers, name)
     if value is None or not value.strip():
-        raise WebhookSignatureError("missing", f"header {name} is missing")
+        raise WebhookSignatureError(f"header {name} is missing", reason="missing")
     return value.strip()
 
 
 def _strip_prefix(value: str, prefix: str, header: str) -> str:
     if not value.startswith(prefix):
-        raise WebhookSignatureError("malformed", f"header {header} does not start with {prefix!r}")
+        raise WebhookSignatureError(f"header {header} does not start with {prefix!r}", reason="malformed")
     return value[len(prefix) :]
 
 
@@ -105,7 +91,7 @@ def _b64(digest: bytes) -> str:
 def _equal(presented: str, expected: str, header: str) -> None:
     # compare_digest on str only accepts ASCII; encode so odd input is a mismatch, not a TypeError.
     if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
-        raise WebhookSignatureError("mismatch", f"header {header} does not match the body")
+        raise WebhookSignatureError(f"header {header} does not match the body", reason="mismatch")
 
 
 def _check_window(ts: datetime, now: datetime, tolerance_s: int, header: str) -> None:
@@ -115,7 +101,7 @@ def _check_window(ts: datetime, now: datetime, tolerance_s: int, header: str) ->
     if abs(skew) > tolerance_s:
         direction = "old" if skew > 0 else "far in the future"
         raise WebhookSignatureError(
-            "stale", f"header {header} is {direction}: {abs(int(skew))}s outside ±{tolerance_s}s"
+            f"header {header} is {direction}: {abs(int(skew))}s outside ±{tolerance_s}s", reason="stale"
         )
 
 
@@ -150,7 +136,7 @@ def verify_surveymonkey(body: bytes, headers: Mapping[str, str], client_id: str,
     presented = _require(headers, SURVEYMONKEY_SIGNATURE_HEADER)
     # The api key names the app; a different one means the delivery is for someone else.
     if not hmac.compare_digest(api_key.encode("utf-8"), client_id.encode("utf-8")):
-        raise WebhookSignatureError("mismatch", f"header {SURVEYMONKEY_APIKEY_HEADER} is not our app")
+        raise WebhookSignatureError(f"header {SURVEYMONKEY_APIKEY_HEADER} is not our app", reason="mismatch")
     _equal(presented, _surveymonkey_digest(body, client_id, client_secret), SURVEYMONKEY_SIGNATURE_HEADER)
 
 
@@ -196,7 +182,7 @@ def verify_zendesk(
         ts = datetime.fromisoformat(ts_raw)
     except ValueError:
         raise WebhookSignatureError(
-            "malformed", f"header {ZENDESK_TIMESTAMP_HEADER} is not an ISO-8601 time"
+            f"header {ZENDESK_TIMESTAMP_HEADER} is not an ISO-8601 time", reason="malformed"
         ) from None
     if ts.tzinfo is None:  # Zendesk documents UTC; a bare time is read as such.
         ts = ts.replace(tzinfo=UTC)
@@ -268,11 +254,13 @@ def verify_standard_webhooks(
         ts = datetime.fromtimestamp(int(ts_raw), tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise WebhookSignatureError(
-            "malformed", f"header {SW_TIMESTAMP_HEADER} is not unix seconds"
+            f"header {SW_TIMESTAMP_HEADER} is not unix seconds", reason="malformed"
         ) from None
     tokens = [tok.split(",", 1) for tok in sig_header.split(" ") if "," in tok]
     if not tokens:
-        raise WebhookSignatureError("malformed", f"header {SW_SIGNATURE_HEADER} has no version,signature")
+        raise WebhookSignatureError(
+            f"header {SW_SIGNATURE_HEADER} has no version,signature", reason="malformed"
+        )
     expected = _sw_digest(_sw_key(secret), msg_id, ts_raw, body).encode("ascii")
     # Several signatures allow secret rotation; other versions (v1a = ed25519) are not ours to check.
     matched = False
@@ -280,7 +268,7 @@ def verify_standard_webhooks(
         if version == "v1" and hmac.compare_digest(sig.encode("utf-8"), expected):
             matched = True
     if not matched:
-        raise WebhookSignatureError("mismatch", f"no v1 signature in {SW_SIGNATURE_HEADER} matches")
+        raise WebhookSignatureError(f"no v1 signature in {SW_SIGNATURE_HEADER} matches", reason="mismatch")
     _check_window(ts, now, tolerance_s, SW_TIMESTAMP_HEADER)
 
 
@@ -293,8 +281,8 @@ def new_shared_token() -> str:
 
 def verify_shared_token(presented: str | None, expected: str) -> None:
     if not presented:
-        raise WebhookSignatureError("missing", "shared token is missing")
+        raise WebhookSignatureError("shared token is missing", reason="missing")
     if not expected:
         raise ValueError("expected shared token is empty")  # never accept everyone by mistake
     if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
-        raise WebhookSignatureError("mismatch", "shared token does not match")
+        raise WebhookSignatureError("shared token does not match", reason="mismatch")

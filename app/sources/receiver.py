@@ -19,15 +19,13 @@ answers 200 for SurveyMonkey's probe of a new URL.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
-from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import Engine, bindparam, select
 from sqlmodel import Session
 
@@ -36,7 +34,8 @@ from app.core.crypto import DecryptionError, decrypt
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES, problem_response
 from app.core.settings import Settings
-from app.inbox import service as inbox
+from app.inbox import receiver
+from app.inbox.receiver import Delivery, Refusal, WebhookAck
 from app.sources import service
 from app.sources.models import Source
 from app.sources.service import PROCESS_KIND
@@ -53,14 +52,9 @@ KEEP_HEADERS: dict[str, tuple[str, ...]] = {
     "surveymonkey": (signatures.SURVEYMONKEY_APIKEY_HEADER,),
 }
 MAX_DELIVERY_ID = 300
-_SQLITE_WRITER = threading.Lock()
 _COLS = Source.__table__.c  # type: ignore[attr-defined]
 _SOURCE = select(_COLS.kind, _COLS.enabled, _COLS.secret_encrypted).where(_COLS.id == bindparam("id"))
 Token = Annotated[str, Path(min_length=1, max_length=200, description="Qualtrics: the source's URL token.")]
-
-
-class Ack(BaseModel):
-    status: str
 
 
 BODY_DOC: dict[str, Any] = {
@@ -74,8 +68,8 @@ BODY_DOC: dict[str, Any] = {
     }
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": Ack, "description": "Already received (the vendor's retry); nothing new stored"},
-    202: {"model": Ack, "description": "Stored; the feedback item is made after this response"},
+    200: {"model": WebhookAck, "description": "Already received (the vendor's retry); nothing new stored"},
+    202: {"model": WebhookAck, "description": "Stored; the feedback item is made after this response"},
     401: PROBLEM_RESPONSES[401],
     404: PROBLEM_RESPONSES[404],
     413: PROBLEM_RESPONSES[413],
@@ -97,67 +91,50 @@ def delivery_key(kind: str, headers: Mapping[str, str], body: bytes) -> str:
     return found
 
 
-def accept(
-    engine: Engine,
-    settings: Settings,
-    source_id: int,
-    token: str | None,
-    body: bytes,
-    headers: Mapping[str, str],
-) -> tuple[int, str]:
-    """(status, detail): 202/200 stored, 401 refused, 404 no such source. Runs in a worker thread."""
-    # SQLite has one writer at a time and its busy handler sleeps in growing steps while it waits,
-    # which put a second-long tail on acknowledgements under load: queue on a lock instead.
-    with _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext():
-        return _accept(engine, settings, source_id, token, body, headers)
+@dataclass(frozen=True)
+class Verifier:
+    """What a source's deliveries are checked against."""
+
+    kind: str
+    secret: str
 
 
-def _accept(
-    engine: Engine,
-    settings: Settings,
-    source_id: int,
-    token: str | None,
-    body: bytes,
-    headers: Mapping[str, str],
-) -> tuple[int, str]:
-    with Session(engine, expire_on_commit=False) as session:
+def load(engine: Engine, settings: Settings, source_id: int, token: str | None) -> Verifier | Refusal:
+    """The source's kind and decrypted secret, or why its URL takes no delivery. Runs in a worker thread."""
+    with Session(engine) as session:
         # Core, not the ORM: a full Source load was the largest cost of an acknowledgement.
         source = session.execute(_SOURCE, {"id": source_id}).first()
-        if source is None or not source.enabled or (token is not None and source.kind != "qualtrics"):
-            return 404, f"No enabled source {source_id} takes deliveries at this URL."
-        try:
-            secret = decrypt(source.secret_encrypted, settings.secret_key.get_secret_value())
-        except DecryptionError:
-            log.error("source %s: webhook secret cannot be decrypted with SEAM_SECRET_KEY", source_id)
-            return 401, "The source's secret cannot be read; set it again."
-        try:
-            KINDS[source.kind].verify(body, headers, secret, utcnow(), token=token)
-        except signatures.WebhookSignatureError as exc:
-            log.info("source %s: delivery refused (%s)", source_id, exc.reason)
-            return 401, f"Signature check failed ({exc.reason}): {exc}"
-        _, new = inbox.store(
-            session,
-            service.channel(source_id),
-            delivery_key(source.kind, headers, body),
-            body,
-            headers=headers,
-            keep_headers=KEEP_HEADERS.get(source.kind, ()),
-            process_kind=PROCESS_KIND,
-        )
-        session.commit()
-    return (202, "accepted") if new else (200, "duplicate")
+    if source is None or not source.enabled or (token is not None and source.kind != "qualtrics"):
+        return Refusal(404, f"No enabled source {source_id} takes deliveries at this URL.")
+    try:
+        secret = decrypt(source.secret_encrypted, settings.secret_key.get_secret_value())
+    except DecryptionError:
+        log.error("source %s: webhook secret cannot be decrypted with SEAM_SECRET_KEY", source_id)
+        return Refusal(401, "The source's secret cannot be read; set it again.")
+    return Verifier(source.kind, secret)
+
+
+def check(verifier: Verifier, token: str | None, body: bytes, headers: Mapping[str, str]) -> Delivery:
+    """Raises WebhookSignatureError unless the vendor signed these bytes; names the delivery."""
+    KINDS[verifier.kind].verify(body, headers, verifier.secret, utcnow(), token=token)
+    return Delivery(delivery_key(verifier.kind, headers, body), KEEP_HEADERS.get(verifier.kind, ()))
 
 
 async def _receive(request: Request, source_id: int, token: str | None) -> Response:
-    body = await request.body()
     state = request.app.state
-    status, detail = await run_in_threadpool(
-        accept, state.engine, state.settings, source_id, token, body, request.headers
+
+    async def verify(verifier: Verifier, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        # A worker thread: hashing and parsing a body of several megabytes would stall the loop.
+        return await run_in_threadpool(check, verifier, token, body, headers)
+
+    return await receiver.handle(
+        request,
+        channel=service.channel(source_id),
+        load=partial(load, state.engine, state.settings, source_id, token),
+        verify=verify,
+        process_kind=PROCESS_KIND,
+        duplicate_status=200,
     )
-    if status >= 400:
-        headers = {"WWW-Authenticate": "Signature"} if status == 401 else None
-        return problem_response(status, detail, request=request, headers=headers)
-    return JSONResponse({"status": detail}, status_code=status)
 
 
 @router.post("/{source_id:int}", status_code=202, responses=RESPONSES, openapi_extra=BODY_DOC)

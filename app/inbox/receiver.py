@@ -1,0 +1,134 @@
+"""One signed-webhook receiver for every vendor: verify, store once, answer at once.
+
+A router supplies the vendor-specific parts (how to load the verifier config, how to check the
+signature and name the delivery); this module owns what must not differ between vendors: the 401
+for a bad signature, storage in the inbox with its outbox "process" row, and the acknowledgement.
+Processing happens after the response, so the vendor gets its 2xx fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.problems import problem_response
+from app.inbox import service
+from integrations.base import WebhookSignatureError
+
+log = logging.getLogger("seam.webhooks")
+
+Config = TypeVar("Config")
+_SQLITE_WRITER = threading.Lock()
+
+
+class WebhookAck(BaseModel):
+    status: Literal["accepted", "duplicate", "ignored"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An answer other than a bad signature: no such receiver (404), a secret that cannot be read
+    (401), a payload the vendor should not resend (400)."""
+
+    status: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery: the vendor's id for it (a retry has the same one) and the headers
+    processing reads again, kept with the body; every other header is dropped."""
+
+    id: str
+    keep_headers: tuple[str, ...] = ()
+
+
+def signature_refused(request: Request, exc: WebhookSignatureError) -> Response:
+    """401 problem+json. The reason and message name the header at fault, never a secret."""
+    return problem_response(
+        401,
+        f"Signature check failed ({exc.reason}): {exc.message}",
+        request=request,
+        slug="bad-signature",
+        headers={"WWW-Authenticate": "Signature"},
+    )
+
+
+def _refused(request: Request, refusal: Refusal) -> Response:
+    headers = {"WWW-Authenticate": "Signature"} if refusal.status == 401 else None
+    return problem_response(refusal.status, refusal.detail, request=request, headers=headers)
+
+
+def store(
+    engine: Engine,
+    channel: str,
+    delivery: Delivery,
+    body: bytes,
+    headers: Mapping[str, str],
+    process_kind: str,
+) -> bool:
+    """Stores a verified delivery with its processing message; False if it was stored before."""
+    # SQLite has one writer at a time and its busy handler sleeps in growing steps while it waits,
+    # which put a second-long tail on acknowledgements under load: queue on a lock instead.
+    writer = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
+    with writer, Session(engine, expire_on_commit=False) as session:
+        _, new = service.store(
+            session,
+            channel,
+            delivery.id,
+            body,
+            headers=headers,
+            keep_headers=delivery.keep_headers,
+            process_kind=process_kind,
+        )
+        session.commit()
+    return new
+
+
+async def handle(
+    request: Request,
+    *,
+    channel: str,
+    load: Callable[[], Config | Refusal],
+    verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
+    process_kind: str,
+    # The body is always {"status": "duplicate"}; the code is what each route documents in its
+    # OpenAPI (survey sources: 200, ticket webhooks: 202). Vendors treat any 2xx as delivered.
+    duplicate_status: int = 202,
+) -> Response:
+    """Receives one signed delivery: 202 accepted, ``duplicate_status`` for a vendor's retry of a
+    delivery already stored (nothing new is queued), 202 ignored, 401 bad signature, else a Refusal.
+
+    ``load`` runs in a worker thread and returns what the signature is checked against. ``verify``
+    raises WebhookSignatureError for a bad signature; it returns None for a genuine delivery about
+    nothing we keep, which is acknowledged and not stored.
+    """
+    body = await request.body()
+    config = await run_in_threadpool(load)
+    if isinstance(config, Refusal):
+        return _refused(request, config)
+    try:
+        delivery = await verify(config, body, request.headers)
+    except WebhookSignatureError as exc:
+        log.info("%s: delivery refused (%s)", channel, exc.reason)
+        return signature_refused(request, exc)
+    if isinstance(delivery, Refusal):
+        return _refused(request, delivery)
+    if delivery is None:
+        return JSONResponse({"status": "ignored"}, status_code=202)
+    engine = request.app.state.engine
+    new = await run_in_threadpool(store, engine, channel, delivery, body, request.headers, process_kind)
+    if new:
+        return JSONResponse({"status": "accepted"}, status_code=202)
+    return JSONResponse({"status": "duplicate"}, status_code=duplicate_status)
