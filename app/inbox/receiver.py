@@ -103,12 +103,10 @@ async def handle(
     load: Callable[[], Config | Refusal],
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
     process_kind: str,
-    # The body is always {"status": "duplicate"}; the code is what each route documents in its
-    # OpenAPI (survey sources: 200, ticket webhooks: 202). Vendors treat any 2xx as delivered.
-    duplicate_status: int = 202,
 ) -> Response:
-    """Receives one signed delivery: 202 accepted, ``duplicate_status`` for a vendor's retry of a
-    delivery already stored (nothing new is queued), 202 ignored, 401 bad signature, else a Refusal.
+    """Receives one signed delivery: 202 accepted, 200 duplicate for a vendor's retry of a delivery
+    already stored (nothing new is queued; vendors treat any 2xx as delivered), 202 ignored, 401 bad
+    signature, else a Refusal.
 
     ``load`` runs in a worker thread and returns what the signature is checked against. ``verify``
     raises WebhookSignatureError for a bad signature; it returns None for a genuine delivery about
@@ -131,4 +129,4 @@ async def handle(
     new = await run_in_threadpool(store, engine, channel, delivery, body, request.headers, process_kind)
     if new:
         return JSONResponse({"status": "accepted"}, status_code=202)
-    return JSONResponse({"status": "duplicate"}, status_code=duplicate_status)
+    return JSONResponse({"status": "duplicate"}, status_code=200)

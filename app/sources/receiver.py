@@ -133,7 +133,6 @@ async def _receive(request: Request, source_id: int, token: str | None) -> Respo
         load=partial(load, state.engine, state.settings, source_id, token),
         verify=verify,
         process_kind=PROCESS_KIND,
-        duplicate_status=200,
     )
 
 

@@ -80,13 +80,18 @@ async def _receive(request: Request, vendor: str, integration_id: int) -> Respon
     )
 
 
-@router.post("/jira/{integration_id}", status_code=202, response_model=WebhookAck)
+DUPLICATE: dict[int | str, dict[str, Any]] = {
+    200: {"model": WebhookAck, "description": "Already received (the vendor's retry): nothing new is queued"}
+}
+
+
+@router.post("/jira/{integration_id}", status_code=202, response_model=WebhookAck, responses=DUPLICATE)
 async def jira_webhook(integration_id: RowId, request: Request) -> Response:
     """Jira admin webhook (`X-Hub-Signature: sha256=...`, deduped on X-Atlassian-Webhook-Identifier)."""
     return await _receive(request, "jira", integration_id)
 
 
-@router.post("/zendesk/{integration_id}", status_code=202, response_model=WebhookAck)
+@router.post("/zendesk/{integration_id}", status_code=202, response_model=WebhookAck, responses=DUPLICATE)
 async def zendesk_webhook(integration_id: RowId, request: Request) -> Response:
     """Zendesk webhook (signed timestamp + body, ±5 min), event subscription or our trigger body."""
     return await _receive(request, "zendesk", integration_id)
