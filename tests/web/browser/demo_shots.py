@@ -21,7 +21,7 @@ from app.core.db import make_engine
 from app.issues.models import ExperienceIssue
 from app.loop.models import IssueAccountability
 from app.main import create_app
-from tests.support.api import settings_for
+from tests.support.api import TEST_SECRET, settings_for
 from tests.support.live import free_port, serve
 
 SHOTS = ("board", "issue", "triage")
@@ -30,7 +30,12 @@ SHOTS = ("board", "issue", "triage")
 def load_demo(workdir: Path, port: int) -> str:
     """Runs `seam demo --no-serve` on a fresh SQLite file; returns the sign-in link it printed."""
     seam = Path(sys.executable).with_name("seam")
-    env = {**os.environ, "SEAM_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}"}
+    # The link is signed with the demo's secret; the pages served here check it with the tests' one.
+    env = {
+        **os.environ,
+        "SEAM_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
+        "SEAM_SECRET_KEY": TEST_SECRET,
+    }
     out = subprocess.run(
         [str(seam), "demo", "--no-serve", "--port", str(port)],
         env=env, cwd=workdir, capture_output=True, text=True, check=True, timeout=300,
