@@ -33,8 +33,10 @@ def _enqueued_kinds() -> set[str]:
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             # The inbox queues the kind its caller names (`process_kind=`); outbox and inbox only forward.
+            if path.parent.name in FORWARDERS:
+                continue
             named = [k.value for k in node.keywords if k.arg == "process_kind"]
-            if name == "enqueue" and len(node.args) >= 2 and path.parent.name not in FORWARDERS:
+            if name == "enqueue" and len(node.args) >= 2:
                 named.append(node.args[1])
             for kind in named:
                 kinds.add(_value(kind, vars(module), f"{path}:{node.lineno}"))
