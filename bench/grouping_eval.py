@@ -198,17 +198,7 @@ def baseline_stage(train: list[Row], test: list[Row], stage_of: dict[str, str], 
     h_ok = np.array([classes[int(i)] == stage_of[c] for i, (_, c) in zip(h_p.argmax(1), held, strict=True)])
     t_ok = np.array([classes[int(i)] == stage_of[c] for i, (_, c) in zip(t_p.argmax(1), test, strict=True)])
     h_conf, t_conf = h_p.max(1), t_p.max(1)
-    order = np.argsort(-h_conf)
-    running = np.cumsum(h_ok[order]) / np.arange(1, len(order) + 1)
-    for target in (0.90, 0.95, 0.99):
-        good = np.flatnonzero(running >= target)
-        threshold = float(h_conf[order][good[-1]]) if len(good) else 1.01
-        placed = t_conf >= threshold
-        out[f"p{int(target * 100)}"] = {
-            "threshold": threshold,
-            "placed_share": float(placed.mean()),
-            "placed_precision": float(t_ok[placed].mean()) if placed.any() else None,
-        }
+    out.update(auto_placed(h_conf, h_ok, t_conf, t_ok))
     return out
 
 
@@ -227,3 +217,21 @@ def baseline_k(train: list[Row], test: list[Row], stage_of: dict[str, str], k: i
         got = model.predict([t for t, _ in test])
         scores.append(float(np.mean([g == stage_of[c] for g, (_, c) in zip(got, test, strict=True)])))
     return float(np.mean(scores)) if scores else 0.0
+
+
+def auto_placed(h_conf: np.ndarray, h_ok: np.ndarray, t_conf: np.ndarray, t_ok: np.ndarray) -> dict[str, Any]:
+    """For each precision target: the confidence threshold that reaches it on the held-out part, and
+    the share of test items placed above it (with the precision they really have)."""
+    out: dict[str, Any] = {}
+    order = np.argsort(-h_conf)
+    running = np.cumsum(h_ok[order]) / np.arange(1, len(order) + 1)
+    for target in (0.90, 0.95, 0.99):
+        good = np.flatnonzero(running >= target)
+        threshold = float(h_conf[order][good[-1]]) if len(good) else 1.01
+        placed = t_conf >= threshold
+        out[f"p{int(target * 100)}"] = {
+            "threshold": threshold,
+            "placed_share": float(placed.mean()),
+            "placed_precision": float(t_ok[placed].mean()) if placed.any() else None,
+        }
+    return out

@@ -38,7 +38,7 @@ from app.routing.grouping import GroupingIndex
 from app.routing.represent import LexicalEncoder, LongTextEmbedder
 from bench.datasets import DATASETS, Row, load_dataset, read_rows, split
 from bench.embed_cache import DiskCachedEmbedder
-from bench.grouping_eval import baseline_k, baseline_stage
+from bench.grouping_eval import auto_placed, baseline_k, baseline_stage
 from bench.grouping_eval import grouping_from_nothing as grouping_pure
 
 
@@ -138,17 +138,7 @@ def selective(
     h_ok = np.array([p.stage == stage_of[c] for p, (_, c) in zip(held_p, held, strict=True)])
     t_conf = np.array([p.confidence for p in test_p])
     t_ok = np.array([p.stage == stage_of[c] for p, (_, c) in zip(test_p, test, strict=True)])
-    order = np.argsort(-h_conf)
-    running = np.cumsum(h_ok[order]) / np.arange(1, len(order) + 1)
-    for target in (0.90, 0.95, 0.99):
-        good = np.flatnonzero(running >= target)
-        threshold = float(h_conf[order][good[-1]]) if len(good) else 1.01
-        placed = t_conf >= threshold
-        out[f"p{int(target * 100)}"] = {
-            "threshold": threshold,
-            "placed_share": float(placed.mean()),
-            "placed_precision": float(t_ok[placed].mean()) if placed.any() else None,
-        }
+    out.update(auto_placed(h_conf, h_ok, t_conf, t_ok))
     out["test_ece"] = expected_calibration_error(t_conf, t_ok)
     out["test_accuracy"] = float(t_ok.mean())
     return out
