@@ -23,19 +23,7 @@ def rename(session: Session, issue_id: int, title: str, actor: Actor) -> Experie
         raise InvalidInput("A title cannot be empty.", errors=[field_error("title", "must not be empty")])
     if len(clean) > MAX_TITLE:
         raise InvalidInput("The title is too long.", errors=[field_error("title", f"at most {MAX_TITLE}")])
-    issues.lock(session, [issue_id])
-    issue = issues.get(session, issue_id)
-    session.refresh(issue)
-    if issue.title == clean:
-        return issue
-    before = issue.title
-    issue.title = clean
-    issue.updated_at = utcnow()
-    session.add(issue)
-    issues.record_event(
-        session, issue_id, "title_changed", actor, before={"title": before}, after={"title": clean}
-    )
-    return issue
+    return _change(session, issue_id, "title", clean, actor)
 
 
 def reassign(session: Session, journey: Journey, issue_id: int, owner: str, actor: Actor) -> ExperienceIssue:
@@ -43,17 +31,23 @@ def reassign(session: Session, journey: Journey, issue_id: int, owner: str, acto
         raise InvalidInput(
             f"Nobody called '{owner}' is in the journey.", errors=[field_error("owner", "not a person")]
         )
+    return _change(session, issue_id, "owner", owner, actor)
+
+
+def _change(session: Session, issue_id: int, field: str, value: str, actor: Actor) -> ExperienceIssue:
+    """Sets one field of the issue under its row lock and records `<field>_changed`; no event when the
+    value is already the issue's."""
     issues.lock(session, [issue_id])
     issue = issues.get(session, issue_id)
     session.refresh(issue)
-    if issue.owner == owner:
+    before = getattr(issue, field)
+    if before == value:
         return issue
-    before = issue.owner
-    issue.owner = owner
+    setattr(issue, field, value)
     issue.updated_at = utcnow()
     session.add(issue)
     issues.record_event(
-        session, issue_id, "owner_changed", actor, before={"owner": before}, after={"owner": owner}
+        session, issue_id, f"{field}_changed", actor, before={field: before}, after={field: value}
     )
     return issue
 

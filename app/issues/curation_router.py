@@ -13,7 +13,7 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
-from app.core.pagination import BodyRowId, RowId
+from app.core.pagination import MAX_ID, BodyRowId, RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel
 from app.issues import curation, reshape
@@ -95,7 +95,7 @@ def comment_issue(
 @router.get("/issues/{issue_id}/merge-preview", response_model=MergePreviewOut, tags=["issues"])
 def merge_preview(
     issue_id: RowId,
-    into: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    into: Annotated[int, Query(ge=1, le=MAX_ID)],
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
 ) -> Any:
