@@ -12,7 +12,13 @@ from app.journey.models import JourneyVersion
 from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent
 from app.outbox.models import OutboxMessage
 from app.people.models import AuditEntry, UsedToken
-from app.routing.models import RoutingConfirmation, RoutingModel
+from app.routing.models import (
+    GroupingCalibration,
+    ItemVector,
+    MergeProposal,
+    RoutingConfirmation,
+    RoutingModel,
+)
 from app.scheduler.models import JobTick
 from app.sources.models import Source
 from app.sync.models import Contribution
@@ -26,6 +32,7 @@ __all__ = [
     "CustomerNotice",
     "ExperienceIssue",
     "FeedbackItem",
+    "GroupingCalibration",
     "IdempotencyRecord",
     "InboundDelivery",
     "Integration",
@@ -33,9 +40,11 @@ __all__ = [
     "IssueCustomer",
     "IssueEvent",
     "IssueTeam",
+    "ItemVector",
     "JobTick",
     "JourneyVersion",
     "LoopAction",
+    "MergeProposal",
     "OutboxMessage",
     "ReminderSent",
     "RoutingConfirmation",

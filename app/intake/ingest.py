@@ -20,16 +20,17 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.core.actor import Actor
+from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.clock import utcnow
 from app.core.problems import validation_errors
 from app.feedback import queries, store
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn, IngestResult
+from app.issues import evidence
 from app.issues import service as issues
 from app.journey.schemas import Journey
 from app.routing import index as grouping_index
-from app.routing import model_store, placement, sentiment, trigger_count
+from app.routing import model_store, placement, sentiment, trigger_count, vectors
 
 
 @dataclass
@@ -41,6 +42,8 @@ class _Row:
     why: dict[str, Any]
     # Placed on its stage and moment, counted there, but in no issue.
     compliment: sentiment.Sentiment | None = None
+    # The item's sentence vector (when the encoder runs), stored with it for the index to reuse.
+    vector: Any = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -103,7 +106,10 @@ def ingest(
         existing.update(queries.lookup(session, lost))
     if grouper is not None:
         grouper.stored(list(inserted.values()))
-    results = _count(session, fresh, inserted, actor)
+        if grouper.encoder is not None:
+            made = {inserted[r.key]: r.vector for r in fresh if r.vector is not None and r.key in inserted}
+            vectors.store(session, grouper.encoder.name, made)
+    results = _count(session, journey, fresh, inserted, actor)
     return _results(items, rows, results, existing, first_of)
 
 
@@ -175,12 +181,35 @@ def _group(session: Session, journey: Journey, fresh: list[_Row]) -> grouping_in
     ]
     triggered = trigger_count.apply_triggers(session, journey, candidates)
     with grouping_index.grouping(session, journey) as grouper:
+        _embed(grouper, [r for r in fresh if r.index not in triggered and r.decision is not None])
         for r in fresh:
             if r.index in triggered:
                 r.decision = triggered[r.index]
             elif r.decision is not None:
-                r.decision = grouper.group(r.decision, r.values["text"])
+                r.decision = grouper.group(r.decision, r.values["text"], r.vector)
     return grouper
+
+
+def _embed(grouper: grouping_index.Grouper, rows: list[_Row]) -> None:
+    """The batch's texts through the encoder at once (it runs far faster on batches than one by one)."""
+    encoder = grouper.encoder
+    with_text = [r for r in rows if r.values["text"] and r.values["text"].strip()]
+    if encoder is None or not with_text:
+        return
+    for r, v in zip(with_text, vectors.encode(encoder, [r.values["text"] for r in with_text]), strict=True):
+        r.vector = v
+
+
+def at_once(journey: Journey, d: placement.Decision) -> bool:
+    """Whether this decision opens an owner's issue at once rather than an emerging group: the journey
+    asks for no evidence, a moment-of-truth trigger fired, or the moment or rule says so."""
+    if journey.routing.evidence.at_once or d.detail.get("grouping", {}).get("method") == "trigger":
+        return True
+    moment = journey.moment(d.stage, d.moment) if d.moment else None
+    if moment is not None and moment.open_at_once:
+        return True
+    rule_id = d.detail.get("rule")
+    return any(rule.id == rule_id and rule.open_at_once for rule in journey.rules) if rule_id else False
 
 
 def placement_json(d: placement.Decision | None, why: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -192,13 +221,14 @@ def placement_json(d: placement.Decision | None, why: dict[str, Any] | None = No
     return {"method": d.method, "fingerprint": d.fingerprint, **d.detail}
 
 
-def opening(d: placement.Decision, text: str | None = None) -> issues.Opening:
+def opening(journey: Journey, d: placement.Decision, text: str | None = None) -> issues.Opening:
     return issues.Opening(
         stage=d.stage,
         moment=d.moment,
         fingerprint=d.fingerprint,
         touchpoint=d.detail.get("touchpoint"),
         text=text if d.grouped_by_text else None,
+        emerging=not at_once(journey, d),
     )
 
 
@@ -226,7 +256,9 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
     ids: dict[tuple[str, str], int] = {}
     for key, r in sorted(first.items()):
         assert journey is not None and r.decision is not None
-        ids[key] = issues.resolve_issue(session, journey, opening(r.decision, r.values["text"]), actor)
+        ids[key] = issues.resolve_issue(
+            session, journey, opening(journey, r.decision, r.values["text"]), actor
+        )
     issues.lock(session, ids.values())
     for r in fresh:
         if r.decision is not None and r.compliment is None:
@@ -234,9 +266,14 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
 
 
 def _count(
-    session: Session, fresh: list[_Row], inserted: dict[tuple[str, str], int], actor: Actor
+    session: Session,
+    journey: Journey | None,
+    fresh: list[_Row],
+    inserted: dict[tuple[str, str], int],
+    actor: Actor,
 ) -> dict[int, IngestResult]:
-    """Each issue's counters once for the batch; a fired trigger is an event on its issue."""
+    """Each issue's counters once for the batch; a fired trigger is an event on its issue; emerging
+    groups that now hold enough evidence become issues."""
     results: dict[int, IngestResult] = {}
     deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
     for r in fresh:
@@ -262,6 +299,8 @@ def _count(
             index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
         )
     issues.apply_deltas(session, deltas)
+    if journey is not None and deltas:
+        evidence.promote_ready(session, journey, sorted(deltas), SYSTEM_ACTOR)
     return results
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from app.core.actor import Actor
+from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.feedback import queries
 from app.feedback.models import FeedbackItem
 from app.intake.ingest import facts, opening, placement_json
+from app.issues import evidence
 from app.issues import service as issues
 from app.journey.schemas import Journey
 from app.routing import index as grouping_index
-from app.routing import model_store, placement
+from app.routing import model_store, placement, vectors
 
 
 def _check_place(journey: Journey, stage: str, moment: str | None) -> None:
@@ -51,8 +52,12 @@ def triage(
     old_issue = item.issue_id
     decision = placement.decide_manually(facts(item), stage, moment, actor=actor.name, method=method)
     with grouping_index.grouping(session, journey) as grouper:
-        decision = grouper.group(decision, item.text)
-    new_issue = issues.resolve_issue(session, journey, opening(decision), actor)
+        vector = None
+        if grouper.encoder is not None and item.text and item.text.strip():
+            assert item.id is not None
+            vector = vectors.ensure(session, grouper.encoder, {item.id: item.text})[item.id]
+        decision = grouper.group(decision, item.text, vector)
+    new_issue = issues.resolve_issue(session, journey, opening(journey, decision), actor)
     if old_issue == new_issue:
         raise Conflict(
             f"Item {item_id} is already in issue {new_issue}.", errors=[field_error("stage", "unchanged")]
@@ -75,6 +80,7 @@ def triage(
     session.flush()
     model_store.record_confirmation(session, journey, item, method=method, actor=actor.name)
     _record_move(session, item_id, stage, moment, old_issue, new_issue, reason, actor)
+    evidence.promote_ready(session, journey, [new_issue], SYSTEM_ACTOR)
     return item
 
 

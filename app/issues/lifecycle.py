@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 TRANSITIONS: dict[str, frozenset[str]] = {
+    # Similar items gathering on a stage: no owner is asked yet. Promoted by evidence (or a person).
+    "emerging": frozenset({"open", "declined"}),
     "open": frozenset({"acknowledged", "fixing", "declined"}),
     "acknowledged": frozenset({"fixing", "declined"}),
     "fixing": frozenset({"fix_shipped", "acknowledged", "declined"}),
@@ -15,6 +17,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STATUSES = tuple(TRANSITIONS)
 # Issues that still take new feedback of their kind. A shipped fix keeps collecting: that is the evidence.
 ACTIVE = frozenset({"open", "acknowledged", "fixing", "fix_shipped", "reopened"})
+# Groups still gathering evidence: they take new items, but nobody owns, syncs or is reminded of them.
+GATHERING = frozenset({"emerging"})
+TAKES_ITEMS = ACTIVE | GATHERING
 REASON_REQUIRED = frozenset({"declined", "reopened"})
 
 

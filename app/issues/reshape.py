@@ -85,7 +85,7 @@ def unmerge(session: Session, source_id: int, actor: Actor) -> ExperienceIssue:
     ) if ids else 0  # fmt: skip
     source.status = status
     source.merged_into_id = None
-    source.open_fingerprint = source.fingerprint if status in lifecycle.ACTIVE else None
+    source.open_fingerprint = source.fingerprint if status in lifecycle.TAKES_ITEMS else None
     source.updated_at = utcnow()
     session.add(source)
     try:
@@ -164,7 +164,7 @@ def _open_split(
     # A fingerprint of its own: new feedback keeps finding the issue it resembles by text, not by key.
     fp = f"split:{source.id}:{secrets.token_hex(6)}"
     now = utcnow()
-    status = source.status if source.status in lifecycle.ACTIVE else "open"
+    status = source.status if source.status in lifecycle.TAKES_ITEMS else "open"
     new = ExperienceIssue(
         title=name, stage=source.stage, moment=source.moment, touchpoint=source.touchpoint, fingerprint=fp,
         open_fingerprint=fp, status=status, owner=source.owner, created_at=now, updated_at=now,

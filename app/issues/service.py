@@ -62,6 +62,8 @@ class Opening:
     touchpoint: str | None = None
     # When items were grouped by what they say, the first voice names the issue better than the place.
     text: str | None = None
+    # Gathering evidence first (`lifecycle.GATHERING`): promoted once the journey's evidence rule holds.
+    emerging: bool = False
 
 
 def _title(journey: Journey, o: Opening) -> str:
@@ -103,7 +105,7 @@ def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) 
         "touchpoint": o.touchpoint,
         "fingerprint": o.fingerprint,
         "open_fingerprint": o.fingerprint,
-        "status": "open",
+        "status": "emerging" if o.emerging else "open",
         "owner": stage.owner,
         "item_count": 0,
         "customer_count": 0,
@@ -121,7 +123,11 @@ def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) 
     if stage.teams:
         session.execute(TEAMS.insert(), [{"issue_id": new_id, "team": t} for t in stage.teams])
     record_event(
-        session, new_id, "created", actor, after={"status": "open", "stage": o.stage, "moment": o.moment}
+        session,
+        new_id,
+        "created",
+        actor,
+        after={"status": "emerging" if o.emerging else "open", "stage": o.stage, "moment": o.moment},
     )
     return int(new_id)
 
@@ -283,7 +289,7 @@ def transition(
     before = issue.status
     issue.status = to
     # Closing frees the fingerprint, so the same problem seen later opens a fresh issue.
-    issue.open_fingerprint = issue.fingerprint if to in lifecycle.ACTIVE else None
+    issue.open_fingerprint = issue.fingerprint if to in lifecycle.TAKES_ITEMS else None
     at = at or utcnow()
     issue.updated_at = at
     session.add(issue)

@@ -71,6 +71,8 @@ class Rule(BaseModel):
     stage: str = Field(min_length=1)
     moment: str | None = None
     fingerprint: str | None = None
+    # The items this rule places open an experience issue at once (no evidence gathering first).
+    open_at_once: bool = False
 
     _any: re.Pattern[str] | None = PrivateAttr(default=None)
     _all: tuple[re.Pattern[str], ...] = PrivateAttr(default=())

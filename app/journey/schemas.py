@@ -89,6 +89,9 @@ class Moment(_Strict):
     weight: float = Field(default=1.0, gt=0, le=10)
     examples: Examples = Field(default_factory=list, max_length=500)
     trigger: Trigger | None = None
+    # A moment where one complaint is already an owner's problem (safety, a lost payment): its items
+    # open an experience issue at once instead of gathering evidence first.
+    open_at_once: bool = False
 
 
 class Stage(_Strict):
@@ -116,6 +119,20 @@ class Persona(_Strict):
     weight: float = Field(default=1.0, gt=0, le=10)
 
 
+class EvidenceSettings(_Strict):
+    """When an emerging group (similar items gathering on a stage) becomes an experience issue with an
+    owner and reminders: all three minimums met. Items without a customer reference count as one
+    customer each; staff checks count as items only."""
+
+    items: int = Field(default=3, ge=1, le=1000)
+    customers: int = Field(default=2, ge=0, le=1000)
+    detractors: int = Field(default=0, ge=0, le=1000)
+
+    @property
+    def at_once(self) -> bool:
+        return self.items <= 1 and self.customers <= 1 and self.detractors <= 1
+
+
 class RoutingSettings(_Strict):
     """How items are routed and grouped; a change applies to new items only."""
 
@@ -127,6 +144,7 @@ class RoutingSettings(_Strict):
     # Items placed by their touchpoint: one issue per touchpoint ("touchpoint"), or grouped by their text
     # within the stage and moment like every other item ("similarity").
     touchpoint_grouping: Literal["touchpoint", "similarity"] = "similarity"
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
 
 class Journey(_Strict):

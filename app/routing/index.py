@@ -1,6 +1,11 @@
-"""The live grouping index: one per process, built from the open issues and then kept in step with the
-database by tailing `feedback_items` and `issue_events` by id, so replicas see each other's issues
-(see `Tail`). A new grouping version builds a new index; existing issues keep their items."""
+"""The live grouping index: one per process, built from the open issues and emerging groups and then
+kept in step with the database by tailing `feedback_items` and `issue_events` by id, so replicas see
+each other's groups (see `Tail`). A new grouping version, encoder or calibration builds a new index;
+existing issues keep their items.
+
+With the sentence encoder loaded (the default install) the index is a `VectorIndex` over the items'
+stored vectors, centred and thresholded per stage by the newest calibration; without it, the lexical
+`GroupingIndex` (TF-IDF), and the startup log and `/readyz` say so."""
 
 from __future__ import annotations
 
@@ -19,9 +24,11 @@ from app.feedback.models import FeedbackItem
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.models import JourneyVersion
 from app.journey.schemas import Journey
-from app.routing import placement
+from app.routing import placement, threshold_store, vectors
+from app.routing.embedding import Embedder
 from app.routing.grouping import GroupingIndex
 from app.routing.trigger_count import TRIGGER_PREFIX
+from app.routing.vector_index import VectorIndex
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
@@ -75,10 +82,14 @@ class Tail:
         return fresh | is_in(session, id_col, sorted(self.gaps), id_col.type)
 
 
+Index = GroupingIndex | VectorIndex
+
+
 @dataclass
 class _IndexState:
-    index: GroupingIndex
+    index: Index
     epoch: tuple[Any, ...]
+    encoder: Embedder | None = None
     items: Tail = field(default_factory=Tail)
     events: Tail = field(default_factory=Tail)
     built_at: float = field(default_factory=time.monotonic)
@@ -92,30 +103,39 @@ _indexes_lock = threading.Lock()
 _ISSUE_COLS = (ISSUES.c.id, ISSUES.c.stage, ISSUES.c.moment, ISSUES.c.fingerprint)
 
 
-def _epoch(session: Session, journey: Journey) -> tuple[Any, ...]:
+def _epoch(session: Session, journey: Journey, encoder: Embedder | None) -> tuple[Any, ...]:
     # The first journey row tells one database's life from the next (tests empty the tables).
     first = session.execute(
         select(JOURNEYS.c.created_at).order_by(JOURNEYS.c.version).limit(1)
     ).scalar_one_or_none()
-    return (first, journey.routing.grouping.version)
+    name = encoder.name if encoder is not None else None
+    calibrated = threshold_store.latest_id(session, name) if name is not None else None
+    return (first, journey.routing.grouping.version, name, calibrated)
 
 
-def _add(index: GroupingIndex, key: str, text: str, rule_fp: str | None, where: str) -> None:
+def _add(index: Index, key: str, text: str, rule_fp: str | None, where: str, vector: Any = None) -> None:
     # An issue's profile is settled long before its thousandth item, and adding to a large profile costs
     # in proportion to its vocabulary: past the cap only a rule fingerprint it has not seen is recorded.
     full = key in index and index.size(key) >= MAX_ITEMS_PER_ISSUE
     if full and (rule_fp is None or index.place("", where, rule_fp).issue_id == key):
         return
-    index.add_item(key, text, rule_fp, stage=where)
+    index.add_item(key, text, rule_fp, stage=where, vector=vector)
 
 
-def _add_rows(state: _IndexState, rows: Sequence[Any]) -> None:
+def _groupable(row: Any) -> bool:
+    return bool(row.text and row.fingerprint and not row.fingerprint.startswith(TRIGGER_PREFIX))
+
+
+def _add_rows(session: Session, state: _IndexState, rows: Sequence[Any]) -> None:
+    rows = [r for r in rows if _groupable(r)]
+    found: dict[int, Any] = {}
+    if state.encoder is not None and rows:
+        found = vectors.ensure(session, state.encoder, {int(r.id): r.text for r in rows})
     for row in rows:
-        if not row.text or not row.fingerprint or row.fingerprint.startswith(TRIGGER_PREFIX):
-            continue
         rule_fp = (row.placement or {}).get("rule_fingerprint")
         key = placement.index_key(row.stage, row.fingerprint)
-        _add(state.index, key, row.text, rule_fp, placement.scope(row.stage, row.moment))
+        where = placement.scope(row.stage, row.moment)
+        _add(state.index, key, row.text, rule_fp, where, found.get(int(row.id)))
 
 
 def _items_in_open_issues(session: Session) -> Any:
@@ -127,14 +147,26 @@ def _items_in_open_issues(session: Session) -> Any:
     )
 
 
-def _build(session: Session, journey: Journey, epoch: tuple[Any, ...]) -> _IndexState:
-    state = _IndexState(GroupingIndex(journey.routing.grouping), epoch)
+def _new_index(session: Session, journey: Journey, encoder: Embedder | None) -> Index:
+    if encoder is None:
+        return GroupingIndex(journey.routing.grouping)
+    found = threshold_store.latest(session, encoder.name)
+    dim = int(encoder.embed(["."]).shape[1])
+    if found is None:
+        return VectorIndex(journey.routing.grouping, dim=dim)
+    return VectorIndex(journey.routing.grouping, dim=dim, mean=found.mean, stage_thresholds=found.thresholds)
+
+
+def _build(
+    session: Session, journey: Journey, epoch: tuple[Any, ...], encoder: Embedder | None
+) -> _IndexState:
+    state = _IndexState(_new_index(session, journey, encoder), epoch, encoder)
     now = time.monotonic()
     state.events.saw([int(session.execute(select(func.max(EVENTS.c.id))).scalar_one_or_none() or 0)], now)
     state.events.gaps.clear()
     top = int(session.execute(select(func.max(ITEMS.c.id))).scalar_one_or_none() or 0)
     rows = list(session.execute(_items_in_open_issues(session).where(ITEMS.c.id <= top).order_by(ITEMS.c.id)))
-    _add_rows(state, rows)
+    _add_rows(session, state, rows)
     state.items.saw([top], now)
     state.items.gaps.clear()
     state.synced_at = now
@@ -152,7 +184,7 @@ def _sync(session: Session, state: _IndexState) -> None:
             .order_by(c.id)
         )
     )
-    _add_rows(state, [r for r in rows if r.open_fingerprint is not None])
+    _add_rows(session, state, [r for r in rows if r.open_fingerprint is not None])
     state.items.saw([r.id for r in rows], now)
     state.items.expire(now)
     e = EVENTS.c
@@ -183,7 +215,7 @@ def _rebuild_issues(session: Session, state: _IndexState, issue_ids: Sequence[in
     c = ITEMS.c
     rows = session.execute(_items_in_open_issues(session).where(c.issue_id.in_(open_ids)).order_by(c.id))
     # Items this process has not read yet join when their own row is read.
-    _add_rows(state, [r for r in rows if state.items.seen(r.id)])
+    _add_rows(session, state, [r for r in rows if state.items.seen(r.id)])
 
 
 class Grouper:
@@ -194,12 +226,19 @@ class Grouper:
         self._by_text = journey.routing.touchpoint_grouping == "similarity"
 
     @property
-    def index(self) -> GroupingIndex:
+    def index(self) -> Index:
         return self._state.index
 
-    def group(self, d: placement.Decision, item_text: str | None) -> placement.Decision:
-        grouped = placement.group(d, item_text, self._state.index, touchpoints_by_text=self._by_text)
-        if item_text and item_text.strip():
+    @property
+    def encoder(self) -> Embedder | None:
+        return self._state.encoder
+
+    def group(self, d: placement.Decision, item_text: str | None, vector: Any = None) -> placement.Decision:
+        """``vector``: the item's (raw) sentence vector when the index is a `VectorIndex`."""
+        grouped = placement.group(
+            d, item_text, self._state.index, touchpoints_by_text=self._by_text, vector=vector
+        )
+        if item_text and item_text.strip() and not grouped.fingerprint.startswith(TRIGGER_PREFIX):
             # Seen at once by later items of the same batch; the stored row is skipped when read back.
             _add(
                 self._state.index,
@@ -207,6 +246,7 @@ class Grouper:
                 item_text,
                 grouped.detail.get("rule_fingerprint"),
                 placement.scope(grouped.stage, grouped.moment),
+                vector,
             )
         return grouped
 
@@ -222,11 +262,12 @@ def grouping(session: Session, journey: Journey) -> Iterator[Grouper]:
     A new grouping version builds a new index; existing issues keep their items (nothing is regrouped).
     """
     url = str(session.get_bind().engine.url)
-    epoch = _epoch(session, journey)
+    encoder = vectors.process_encoder()
+    epoch = _epoch(session, journey, encoder)
     with _indexes_lock:
         state = PROCESS_INDEXES.get(url)
         if state is None or state.epoch != epoch or time.monotonic() - state.built_at > REBUILD_S:
-            state = PROCESS_INDEXES[url] = _build(session, journey, epoch)
+            state = PROCESS_INDEXES[url] = _build(session, journey, epoch, encoder)
     with state.lock:
         if time.monotonic() - state.synced_at >= REFRESH_S:
             _sync(session, state)

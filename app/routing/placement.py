@@ -13,6 +13,7 @@ from app.core.text import normalise
 from app.journey.rules import RoutableItem, first_match
 from app.journey.schemas import Journey
 from app.routing.grouping import GroupingIndex
+from app.routing.vector_index import VectorIndex
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,12 @@ def index_key(stage: str, issue_fingerprint: str) -> str:
 
 
 def group(
-    d: Decision, text: str | None, index: GroupingIndex | None, *, touchpoints_by_text: bool = False
+    d: Decision,
+    text: str | None,
+    index: GroupingIndex | VectorIndex | None,
+    *,
+    touchpoints_by_text: bool = False,
+    vector: Any = None,
 ) -> Decision:
     """Which issue in the decided stage: a rule's fingerprint, else the most similar open issue above the
     grouping threshold, else a new one. Items without text keep the stage/moment/touchpoint fingerprint, and
@@ -170,12 +176,14 @@ def group(
     why: dict[str, Any]
     if rule_fp is not None:
         # A rule's fingerprint decides alone: its issue (wherever a merge took it), or a new one.
-        p = index.place(text, where, rule_fp)
+        p = index.place(text, where, rule_fp, vector=vector)
         fp = _issue_fp(p.issue_id) if p.reason == "fingerprint" and p.issue_id else rule_fp
         why = {"method": "fingerprint", "fingerprint": rule_fp, "settings_version": version}
     else:
-        p = index.place(text, where)
+        p = index.place(text, where, vector=vector)
         why = {"method": p.reason, "settings_version": version}
+        if isinstance(index, VectorIndex):
+            why["threshold"] = round(index.threshold_for(where), 4)
         if p.issue_id is not None:
             fp = _issue_fp(p.issue_id)
             why.update(score=round(p.score, 4), shared_terms=list(p.shared_terms))

@@ -232,7 +232,8 @@ def test_new_grouping_settings_apply_to_new_items_only(journey_client: TestClien
     b = post(journey_client, admin_key, "Salmon smelled really off again this week", **tp)
     assert a["issue_id"] == b["issue_id"]
     old_version = b["placement"]["grouping"]["settings_version"]
-    put_journey(journey_client, admin_key, grouping={"threshold": 0.95}, touchpoint_grouping="similarity")
+    tight = {"threshold": 0.95, "vector_threshold": 0.95}
+    put_journey(journey_client, admin_key, grouping=tight, touchpoint_grouping="similarity")
     c = post(journey_client, admin_key, "Salmon smelled off again, yuck", **tp)
     assert c["issue_id"] != a["issue_id"], c["placement"]
     assert c["placement"]["grouping"]["settings_version"] != old_version

@@ -28,13 +28,18 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def example_journey(*, touchpoint_grouping: str = "touchpoint") -> dict[str, Any]:
+def example_journey(
+    *, touchpoint_grouping: str = "touchpoint", evidence: dict[str, int] | None = None
+) -> dict[str, Any]:
     """The example journey. Tests about issues, sync and the loop open issues by posting items at a
-    touchpoint and expect them to share one, whatever they say; so by default touchpoint items get one
-    issue per touchpoint here. The shipped journey groups them by text (`similarity`), which the
-    routing tests and the demo cover."""
+    touchpoint and expect them to share one, whatever they say, and to be an owner's issue from its
+    first item; so by default touchpoint items get one issue per touchpoint here, and one item is
+    evidence enough. The shipped journey groups them by text (`similarity`) and lets similar items
+    gather in an emerging group first, which the routing tests and the demo cover."""
     data: dict[str, Any] = yaml.safe_load(EXAMPLE_JOURNEY.read_text())
-    data.setdefault("routing", {})["touchpoint_grouping"] = touchpoint_grouping
+    routing = data.setdefault("routing", {})
+    routing["touchpoint_grouping"] = touchpoint_grouping
+    routing["evidence"] = evidence or {"items": 1, "customers": 0, "detractors": 0}
     return data
 
 

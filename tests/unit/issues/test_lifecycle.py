@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.issues.lifecycle import ACTIVE, REASON_REQUIRED, STATUSES, TRANSITIONS, allowed, can_move
+from app.issues.lifecycle import (
+    ACTIVE,
+    GATHERING,
+    REASON_REQUIRED,
+    STATUSES,
+    TAKES_ITEMS,
+    TRANSITIONS,
+    allowed,
+    can_move,
+)
 
 KNOWN = set(STATUSES)
 
@@ -31,7 +40,13 @@ def test_every_allowed_move_leads_to_a_known_state_and_none_stays_put() -> None:
 
 def test_the_named_sets_are_made_of_known_states() -> None:
     assert ACTIVE <= KNOWN and REASON_REQUIRED <= KNOWN
-    assert set(STATUSES) - ACTIVE == {"confirmed", "declined", "merged"}
+    assert set(STATUSES) - ACTIVE == {"emerging", "confirmed", "declined", "merged"}
+    assert TAKES_ITEMS == ACTIVE | GATHERING and not ACTIVE & GATHERING
+
+
+def test_an_emerging_group_becomes_an_issue_or_is_declined_and_never_comes_back() -> None:
+    assert allowed("emerging") == ["declined", "open"]
+    assert not [s for s in STATUSES if can_move(s, "emerging")]
 
 
 def test_only_a_shipped_fix_can_be_confirmed() -> None:
@@ -47,8 +62,9 @@ def test_closed_issues_only_reopen_and_merged_is_final() -> None:
     assert not any(can_move(s, "merged") for s in STATUSES)
 
 
-def test_every_state_but_merged_is_reached_from_open_and_can_still_end_confirmed() -> None:
-    assert reachable("open") == KNOWN - {"merged"}
+def test_every_state_but_merged_is_reached_from_emerging_and_can_still_end_confirmed() -> None:
+    assert reachable("emerging") == KNOWN - {"merged"}
+    assert reachable("open") == KNOWN - {"merged", "emerging"}
     for status in KNOWN - {"merged"}:
         assert "confirmed" in reachable(status), status
     assert reachable("confirmed") >= {"reopened", "fix_shipped", "confirmed"}
@@ -62,7 +78,7 @@ def test_a_fix_being_worked_on_can_fall_back_but_not_skip_to_closed() -> None:
 
 def test_reopened_issues_return_to_work_not_to_open() -> None:
     assert allowed("reopened") == ["acknowledged", "declined", "fixing"]
-    assert not any(can_move(s, "open") for s in STATUSES)
+    assert [s for s in STATUSES if can_move(s, "open")] == ["emerging"]
 
 
 @pytest.mark.parametrize("status", ["", "closed", "OPEN", "fix-shipped"])
