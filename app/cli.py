@@ -172,6 +172,7 @@ def demo(
     from app.demo.data import demo_items
     from app.intake import ingest as feedback
     from app.journey import service as journeys
+    from app.routing import consolidation
     from app.routing import model_store as routing
 
     engine = _engine()
@@ -184,6 +185,8 @@ def demo(
         routing.train_if_missing(session, journeys.current(session), actor="demo")
         good, _ = feedback.validate_raw(demo_items())
         results = feedback.ingest(session, journeys.current(session), good, Actor("demo"))
+        # What the scheduler does every half hour: thresholds from this feedback, groups regrouped.
+        consolidation.run_pass(session, journeys.current(session))
         assess_all(session, journeys.current(session), utcnow())
         _, token = create_key(session, "demo", ["admin"])
         sign_in = _demo_sign_in(session, host, port)

@@ -23,6 +23,7 @@ from app.journey.router import router as journey_router
 from app.loop.router import router as loop_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
+from app.routing.embedding import encoder_status
 from app.routing.router import router as routing_router
 from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
@@ -85,7 +86,12 @@ def _health(app: FastAPI) -> None:
         except Exception:
             log.warning("readiness check: database unreachable")
             return problems.problem_response(503, "The database is unreachable.")
-        return {"status": "ready"}
+        encoder = encoder_status()
+        # Ready either way; an install without its encoder groups by TF-IDF only, and says so here.
+        return {
+            "status": "ready",
+            "grouping": {"index": "vectors" if encoder["loaded"] else "tfidf", "encoder": encoder},
+        }
 
 
 def _routers(app: FastAPI) -> None:

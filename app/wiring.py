@@ -11,6 +11,7 @@ so no process can miss a handler, a job or a reaction. A new handler, job or rea
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from sqlalchemy import Engine
@@ -28,7 +29,10 @@ from app.loop import service as loop_service
 from app.notify.delivery import send_email
 from app.notify.messages import EMAIL_KIND
 from app.outbox.handlers import Handlers
+from app.routing import consolidation as routing_consolidation
 from app.routing import handlers as routing_handlers
+from app.routing import vectors as routing_vectors
+from app.routing.embedding import encoder_status
 from app.routing.model_store import RETRAIN_KIND
 from app.scheduler.registry import Daily, Every, ScheduledJob, weekly_digest
 from app.scheduler.runner import prune
@@ -39,6 +43,8 @@ from app.sync import handlers as sync_handlers
 from app.sync import queries as sync_queries
 from app.sync import reconcile as sync_reconcile
 from app.sync.service import CREATE_KIND
+
+log = logging.getLogger("seam")
 
 HANDLERS: Handlers = {
     EMAIL_KIND: send_email,
@@ -61,6 +67,10 @@ JOBS: tuple[ScheduledJob, ...] = (
     ),
     ScheduledJob("loop.verification", lambda cfg: Every(cfg.verification_every), loop_jobs.verification_job),
     ScheduledJob("loop.digests", weekly_digest, digests_job),
+    # Emerging groups regrouped whatever order their items came in; thresholds recalibrated.
+    ScheduledJob(
+        "routing.consolidate", lambda cfg: Every(cfg.consolidate_every), routing_consolidation.consolidate_job
+    ),
     ScheduledJob("sync.reconcile", lambda cfg: Every(cfg.reconcile_every), sync_reconcile.reconcile_job),
     ScheduledJob("scheduler.prune_ticks", Daily(3, 17), prune),
 )
@@ -83,10 +93,14 @@ def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
 
     Unsafe settings are refused first (`Settings.refuse_unsafe`). Every table is known (`app.models`)
     and every mapper resolved now, so a foreign key between domains never fails later, mid-request, in
-    a process that uses only some of them. The transition reactions are installed.
+    a process that uses only some of them. The transition reactions are installed. The sentence encoder
+    is loaded (and its files checked) now, so the startup log says at once whether grouping runs on it
+    or on TF-IDF only.
     """
     settings.refuse_unsafe()
     assert models.metadata.tables
     configure_mappers()
     reactions.install(TRANSITION_REACTIONS)
+    if routing_vectors.process_encoder() is None:
+        log.warning("grouping runs on TF-IDF only: %s", encoder_status()["reason"])
     return engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)

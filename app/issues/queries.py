@@ -53,7 +53,8 @@ def list_issues(
     if status is not None:
         stmt = stmt.where(col(ExperienceIssue.status) == status)
     else:
-        stmt = stmt.where(col(ExperienceIssue.status) != "merged")
+        # Emerging groups are not yet anyone's issue: listed when asked for (`status=emerging`).
+        stmt = stmt.where(col(ExperienceIssue.status).not_in(("merged", "emerging")))
     if owner is not None:
         stmt = stmt.where(col(ExperienceIssue.owner) == owner)
     if team is not None:

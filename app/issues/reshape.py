@@ -183,3 +183,32 @@ def _open_split(
         after={"status": status, "split_from": source.id},
     )
     return new
+
+
+def move_items(
+    session: Session, item_ids: Sequence[int], from_id: int, into_id: int, reason: str, actor: Actor
+) -> int:
+    """Some items of one issue join another of the same stage (regrouping emerging groups); both
+    issues' counts are recomputed from their items and each side records the move."""
+    ids = sorted(set(item_ids))
+    if not ids or from_id == into_id:
+        return 0
+    issues.lock(session, [from_id, into_id])
+    c = ITEMS.c
+    moved = int(
+        session.execute(  # type: ignore[attr-defined]
+            update(ITEMS).where(c.id.in_(ids), c.issue_id == from_id).values(issue_id=into_id)
+        ).rowcount
+    )
+    if not moved:
+        return 0
+    issues.recompute(session, from_id)
+    issues.recompute(session, into_id)
+    after = {"items": moved, "item_ids": ids}
+    issues.record_event(
+        session, from_id, "item_moved_out", actor, reason=reason, after={**after, "to_issue": into_id}
+    )
+    issues.record_event(
+        session, into_id, "item_added", actor, reason=reason, after={**after, "from_issue": from_id}
+    )
+    return moved

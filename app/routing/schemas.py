@@ -41,3 +41,39 @@ class ModelOut(BaseModel):
     retrain_after: int
     # Confirmations made since this model was trained (it retrains at retrain_after).
     waiting_confirmations: int
+
+
+class GroupingOut(BaseModel):
+    encoder: dict[str, Any]
+    index: str = Field(description="vectors (sentence encoder) or tfidf (the encoder is not loaded)")
+    calibration_id: int | None
+    stages: dict[str, Any] = Field(
+        description="Per stage: threshold, how it was calibrated, on how many items"
+    )
+
+
+class ProposalIssue(BaseModel):
+    id: int
+    title: str
+    status: str
+    item_count: int
+    moment: str | None
+
+
+class ProposalOut(BaseModel):
+    id: int
+    stage: str
+    status: str
+    similarity: float
+    shared_terms: list[str]
+    keep: ProposalIssue
+    merge: ProposalIssue
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+
+
+class DecisionIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)

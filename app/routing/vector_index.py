@@ -25,9 +25,11 @@ from app.journey.grouping import GroupingSettings
 from app.routing.grouping import Placement, PlacementCost
 from app.routing.text import informative_terms
 
-# The threshold a stage uses before its own feedback calibrated one (average cosine of centred
-# MiniLM vectors; the calibrated values on the four shared data sets fall between 0.25 and 0.45).
+# The threshold a stage uses before its own feedback calibrated one: average cosine of centred MiniLM
+# vectors, or of raw ones before any calibration gave a mean to centre on (raw cosines run higher:
+# different problems of one company score 0.38-0.47 raw and 0.16-0.29 centred on the demo's texts).
 DEFAULT_THRESHOLD = 0.35
+RAW_DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass
@@ -92,12 +94,14 @@ class VectorIndex:
         dim: int,
         mean: np.ndarray | None = None,
         stage_thresholds: dict[str, float] | None = None,
-        default_threshold: float = DEFAULT_THRESHOLD,
+        default_threshold: float | None = None,
     ) -> None:
         self.settings = settings or GroupingSettings()
         self.dim = dim
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.stage_thresholds = dict(stage_thresholds or {})
+        if default_threshold is None:
+            default_threshold = RAW_DEFAULT_THRESHOLD if mean is None else DEFAULT_THRESHOLD
         self.default_threshold = default_threshold
         self._groups: dict[str, _Group] = {}
         self._scopes: dict[str, _Scope] = {}

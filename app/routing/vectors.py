@@ -39,6 +39,12 @@ def process_encoder() -> Embedder | None:
         return _encoder
 
 
+def encoder_name() -> str:
+    """The name vectors and calibrations are stored under for this process's encoder ("" if none)."""
+    encoder = process_encoder()
+    return encoder.name if encoder is not None else ""
+
+
 def use_encoder(encoder: Embedder | None) -> None:
     """Tools and tests: run this process with another encoder (or none) from now on."""
     global _loaded, _encoder

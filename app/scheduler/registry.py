@@ -40,6 +40,7 @@ class SchedulerConfig(BaseModel):
     reminder_every: Duration = timedelta(minutes=15)
     verification_every: Duration = timedelta(hours=1)
     reconcile_every: Duration = timedelta(minutes=30)
+    consolidate_every: Duration = timedelta(minutes=30)
 
     @field_validator("timezone")
     @classmethod

@@ -39,7 +39,12 @@ def test_read_key_cannot_ingest_or_manage(client: TestClient, engine: Engine) ->
 
 def test_health_needs_no_key(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    # The default install groups on the sentence encoder, and the body says which files it checked.
+    assert ready["grouping"]["index"] == "vectors", ready
+    assert ready["grouping"]["encoder"]["loaded"] is True
+    assert len(ready["grouping"]["encoder"]["model_sha256"]) == 64
 
 
 def test_changes_record_the_key(client: TestClient, engine: Engine) -> None:
