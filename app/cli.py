@@ -58,6 +58,7 @@ def journey_apply(
     """Validate a journey file and store it as the new version. Nothing is stored if any part is wrong."""
     from app.core.errors import InvalidInput
     from app.journey import service as journeys
+    from app.routing import model_store as routing
 
     text = file.read_text(encoding="utf-8")
     with Session(_engine(), expire_on_commit=False) as session:
@@ -68,8 +69,13 @@ def journey_apply(
             for e in exc.errors:
                 err.print(f"  {e['field']}: {e['message']}", markup=False, highlight=False)
             raise typer.Exit(1) from exc
+        # A fresh database routes its first items by the journey's examples at once, not after the
+        # worker's retrain (which a changed journey also queues).
+        model = routing.train_if_missing(session, journeys.current(session), actor="cli")
         session.commit()
         err.print(f"journey '{row.name}' applied as version {row.version}")
+        if model is not None:
+            err.print(f"routing model {model.version} in force ({model.examples} examples)")
 
 
 @keys_app.command("create")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import yaml
@@ -13,6 +15,7 @@ from app.core.errors import InvalidInput, NotFound, field_error
 from app.core.problems import validation_errors
 from app.journey.models import JourneyVersion
 from app.journey.schemas import Journey, reference_errors
+from app.outbox import service as outbox
 
 
 def parse_text(text: str) -> dict[str, Any]:
@@ -46,11 +49,32 @@ def validate(data: dict[str, Any]) -> Journey:
     return journey
 
 
+# The outbox kind that retrains the learned router (handled by `app.routing`): a journey whose
+# examples or descriptions changed teaches it something new.
+RETRAIN_KIND = "routing.retrain"
+
+
+def teaching(journey: Journey) -> str:
+    """A digest of what the router learns from the journey itself: its examples and descriptions."""
+    parts: list[Any] = []
+    for stage in journey.stages:
+        parts.append([stage.key, stage.description, stage.examples])
+        parts += [[stage.key, m.key, m.description, m.examples] for m in stage.moments]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def apply(
     session: Session, data: dict[str, Any], *, actor: str, source_text: str | None = None
 ) -> JourneyVersion:
+    """Stores a valid journey as the next version; when its examples changed, the router retrains in
+    the background (also on a fresh database, so the first items are routed without a person)."""
     journey = validate(data)
+    previous = current_or_none(session)
     current = session.execute(select(func.max(JourneyVersion.version))).scalar_one_or_none() or 0
+    if previous is None or teaching(previous) != teaching(journey):
+        outbox.enqueue(
+            session, RETRAIN_KIND, f"journey-{current + 1}-{teaching(journey)[:12]}", {"journey": current + 1}
+        )
     row = JourneyVersion(
         version=current + 1,
         name=journey.name,

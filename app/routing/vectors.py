@@ -39,6 +39,23 @@ def process_encoder() -> Embedder | None:
         return _encoder
 
 
+class CachedEncoder:
+    """The process encoder seen through the vector cache: the router's features and the grouping of
+    the same batch encode each text once."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return encode(self.inner, texts)
+
+
+def cached_encoder() -> CachedEncoder | None:
+    encoder = process_encoder()
+    return CachedEncoder(encoder) if encoder is not None else None
+
+
 def encoder_name() -> str:
     """The name vectors and calibrations are stored under for this process's encoder ("" if none)."""
     encoder = process_encoder()
