@@ -22,6 +22,7 @@ from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
 from app.issues import reactions
+from app.journey import service as journeys
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
@@ -31,6 +32,7 @@ from app.notify.messages import EMAIL_KIND
 from app.outbox.handlers import Handlers
 from app.routing import consolidation as routing_consolidation
 from app.routing import handlers as routing_handlers
+from app.routing import model_store as routing_model_store
 from app.routing import vectors as routing_vectors
 from app.routing.embedding import encoder_status
 from app.routing.model_store import RETRAIN_KIND
@@ -81,6 +83,11 @@ TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (
 )
 
 
+JOURNEY_REACTIONS: tuple[journeys.Applied, ...] = (
+    routing_model_store.on_journey_applied,  # new examples retrain the router
+)
+
+
 def job(name: str) -> ScheduledJob:
     found = [j for j in JOBS if j.name == name]
     if not found:
@@ -101,6 +108,7 @@ def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
     assert models.metadata.tables
     configure_mappers()
     reactions.install(TRANSITION_REACTIONS)
+    journeys.install_reactions(JOURNEY_REACTIONS)
     if routing_vectors.process_encoder() is None:
         log.warning("grouping runs on TF-IDF only: %s", encoder_status()["reason"])
     return engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)

@@ -300,7 +300,12 @@ def _count(
         )
     issues.apply_deltas(session, deltas)
     if journey is not None and deltas:
-        evidence.promote_ready(session, journey, sorted(deltas), SYSTEM_ACTOR)
+        urgent = {
+            r.values["issue_id"]
+            for r in fresh
+            if r.values["issue_id"] is not None and r.decision is not None and at_once(journey, r.decision)
+        }
+        evidence.promote_ready(session, journey, sorted(deltas), SYSTEM_ACTOR, at_once=urgent)
     return results
 
 

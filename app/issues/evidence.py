@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, func, select
@@ -62,9 +62,17 @@ def of(session: Session, issue_ids: Sequence[int]) -> dict[int, Evidence]:
     }
 
 
-def promote_ready(session: Session, journey: Journey, issue_ids: Sequence[int], actor: Actor) -> list[int]:
-    """Promotes the emerging ones among these issues whose evidence now meets the journey's rule, as a
-    transition (so its reactions run, and the event says why). Returns the promoted ids."""
+def promote_ready(
+    session: Session,
+    journey: Journey,
+    issue_ids: Sequence[int],
+    actor: Actor,
+    *,
+    at_once: Collection[int] = (),
+) -> list[int]:
+    """Promotes the emerging ones among these issues whose evidence now meets the journey's rule, or
+    that took an item whose moment or rule opens issues at once, as a transition (so its reactions run,
+    and the event says why). Returns the promoted ids."""
     i = ISSUES.c
     emerging = [
         int(x)
@@ -77,5 +85,9 @@ def promote_ready(session: Session, journey: Journey, issue_ids: Sequence[int], 
     for issue_id, found in sorted(of(session, emerging).items()):
         if found.enough(rule):
             issues.transition(session, issue_id, "open", f"evidence: {found.says()}", actor)
+            promoted.append(issue_id)
+        elif issue_id in at_once:
+            why = f"at once: its moment or rule asks for it ({found.says()})"
+            issues.transition(session, issue_id, "open", why, actor)
             promoted.append(issue_id)
     return promoted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import yaml
@@ -15,7 +16,6 @@ from app.core.errors import InvalidInput, NotFound, field_error
 from app.core.problems import validation_errors
 from app.journey.models import JourneyVersion
 from app.journey.schemas import Journey, reference_errors
-from app.outbox import service as outbox
 
 
 def parse_text(text: str) -> dict[str, Any]:
@@ -49,9 +49,18 @@ def validate(data: dict[str, Any]) -> Journey:
     return journey
 
 
-# The outbox kind that retrains the learned router (handled by `app.routing`): a journey whose
-# examples or descriptions changed teaches it something new.
+# The outbox kind that retrains the learned router (handled by `app.routing`).
 RETRAIN_KIND = "routing.retrain"
+
+# What else happens, in the same transaction, when a journey version is stored: (session, the journey
+# before or None, the journey now). Installed by the composition root (`app.wiring`).
+Applied = Callable[[Session, Journey | None, Journey], None]
+_on_applied: tuple[Applied, ...] = ()
+
+
+def install_reactions(reactions: Sequence[Applied]) -> None:
+    global _on_applied
+    _on_applied = tuple(reactions)
 
 
 def teaching(journey: Journey) -> str:
@@ -66,15 +75,11 @@ def teaching(journey: Journey) -> str:
 def apply(
     session: Session, data: dict[str, Any], *, actor: str, source_text: str | None = None
 ) -> JourneyVersion:
-    """Stores a valid journey as the next version; when its examples changed, the router retrains in
-    the background (also on a fresh database, so the first items are routed without a person)."""
+    """Stores a valid journey as the next version, and runs the installed reactions (a changed
+    journey's examples retrain the router)."""
     journey = validate(data)
     previous = current_or_none(session)
     current = session.execute(select(func.max(JourneyVersion.version))).scalar_one_or_none() or 0
-    if previous is None or teaching(previous) != teaching(journey):
-        outbox.enqueue(
-            session, RETRAIN_KIND, f"journey-{current + 1}-{teaching(journey)[:12]}", {"journey": current + 1}
-        )
     row = JourneyVersion(
         version=current + 1,
         name=journey.name,
@@ -84,6 +89,8 @@ def apply(
     )
     session.add(row)
     session.flush()
+    for react in _on_applied:
+        react(session, previous, journey)
     return row
 
 

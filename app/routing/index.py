@@ -113,13 +113,24 @@ def _epoch(session: Session, journey: Journey, encoder: Embedder | None) -> tupl
     return (first, journey.routing.grouping.version, name, calibrated)
 
 
-def _add(index: Index, key: str, text: str, rule_fp: str | None, where: str, vector: Any = None) -> None:
+def _add(
+    index: Index,
+    key: str,
+    text: str,
+    rule_fp: str | None,
+    where: str,
+    vector: Any = None,
+    facet: str | None = None,
+) -> None:
     # An issue's profile is settled long before its thousandth item, and adding to a large profile costs
     # in proportion to its vocabulary: past the cap only a rule fingerprint it has not seen is recorded.
     full = key in index and index.size(key) >= MAX_ITEMS_PER_ISSUE
     if full and (rule_fp is None or index.place("", where, rule_fp).issue_id == key):
         return
-    index.add_item(key, text, rule_fp, stage=where, vector=vector)
+    if isinstance(index, VectorIndex):
+        index.add_item(key, text, rule_fp, stage=where, vector=vector, facet=facet)
+    else:
+        index.add_item(key, text, rule_fp, stage=where, vector=vector)
 
 
 def _groupable(row: Any) -> bool:
@@ -135,7 +146,9 @@ def _add_rows(session: Session, state: _IndexState, rows: Sequence[Any]) -> None
         rule_fp = (row.placement or {}).get("rule_fingerprint")
         key = placement.index_key(row.stage, row.fingerprint)
         where = placement.scope(row.stage, row.moment)
-        _add(state.index, key, row.text, rule_fp, where, found.get(int(row.id)))
+        # The group the item first joined: after a merge, its old group is a facet of the new one.
+        facet = (row.placement or {}).get("fingerprint") or row.fingerprint
+        _add(state.index, key, row.text, rule_fp, where, found.get(int(row.id)), facet)
 
 
 def _items_in_open_issues(session: Session) -> Any:
@@ -247,6 +260,7 @@ class Grouper:
                 grouped.detail.get("rule_fingerprint"),
                 placement.scope(grouped.stage, grouped.moment),
                 vector,
+                grouped.fingerprint,
             )
         return grouped
 

@@ -33,12 +33,27 @@ RAW_DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass
+class _Facet:
+    size: int = 0
+    vector_sum: np.ndarray | None = None
+
+
+@dataclass
 class _Group:
+    """An open group, as one or more *facets*: the items it was formed with, and the items of each
+    group a person merged into it. An item is compared with each facet on its own, so after a merge
+    of two different complaints people called one problem, either kind of complaint still finds it
+    (one average over both would suit neither)."""
+
     scope: str
     size: int = 0
     vector_sum: np.ndarray | None = None
     terms: Counter[str] = field(default_factory=Counter)
     fingerprints: set[str] = field(default_factory=set)
+    facets: dict[str, _Facet] = field(default_factory=dict)
+
+
+_SEP = "\x1f"
 
 
 class _Scope:
@@ -152,8 +167,9 @@ class VectorIndex:
         if vector is None or scope is None:
             self.last_cost = PlacementCost(0, 0)
             return Placement(None, 0.0, "new", [])
-        key, score = scope.best(self.centred(vector))
+        row, score = scope.best(self.centred(vector))
         self.last_cost = PlacementCost(0, len(scope.keys))
+        key = row.split(_SEP, 1)[0] if row is not None else None
         if key is None or score < self.threshold_for(stage):
             return Placement(None, max(score, 0.0), "new", [])
         return Placement(key, score, "similarity", self._shared(text, self._groups[key]))
@@ -172,7 +188,10 @@ class VectorIndex:
         *,
         stage: str | None = None,
         vector: np.ndarray | None = None,
+        facet: str | None = None,
     ) -> None:
+        """``facet``: which part of the group the item belongs to (the group it first joined, before
+        any merge); the group's own by default."""
         group = self._groups.get(issue_id)
         if group is None:
             if stage is None:
@@ -186,26 +205,40 @@ class VectorIndex:
         if vector is not None:
             v = self.centred(vector)
             group.vector_sum = v.copy() if group.vector_sum is None else group.vector_sum + v
-        self._refresh(issue_id, group)
+            name = facet or issue_id
+            part = group.facets.setdefault(name, _Facet())
+            part.size += 1
+            part.vector_sum = v.copy() if part.vector_sum is None else part.vector_sum + v
+            self._refresh(issue_id, group, name)
 
-    def remove_item(self, issue_id: str, text: str, *, vector: np.ndarray | None = None) -> None:
+    def remove_item(
+        self, issue_id: str, text: str, *, vector: np.ndarray | None = None, facet: str | None = None
+    ) -> None:
         group = self._groups[issue_id]
         group.size -= 1
         group.terms.subtract(set(informative_terms(text)))
-        if vector is not None and group.vector_sum is not None:
-            group.vector_sum = group.vector_sum - self.centred(vector)
         if group.size <= 0:
             self.close(issue_id)
-        else:
-            self._refresh(issue_id, group)
-
-    def _refresh(self, key: str, group: _Group) -> None:
-        if group.vector_sum is None:
             return
+        part = group.facets.get(facet or issue_id)
+        if vector is not None and part is not None and part.vector_sum is not None:
+            v = self.centred(vector)
+            if group.vector_sum is not None:
+                group.vector_sum = group.vector_sum - v
+            part.vector_sum = part.vector_sum - v
+            part.size -= 1
+            self._refresh(issue_id, group, facet or issue_id)
+
+    def _refresh(self, key: str, group: _Group, facet: str) -> None:
+        part = group.facets[facet]
         scope = self._scopes.get(group.scope)
         if scope is None:
             scope = self._scopes[group.scope] = _Scope(self.dim)
-        scope.set(key, group.vector_sum, group.size)
+        row = f"{key}{_SEP}{facet}"
+        if part.vector_sum is None or part.size <= 0:
+            scope.drop(row)
+            return
+        scope.set(row, part.vector_sum, part.size)
 
     def close(self, issue_id: str) -> None:
         group = self._groups.pop(issue_id, None)
@@ -213,7 +246,8 @@ class VectorIndex:
             return
         scope = self._scopes.get(group.scope)
         if scope is not None:
-            scope.drop(issue_id)
+            for facet in group.facets:
+                scope.drop(f"{issue_id}{_SEP}{facet}")
         for fp in group.fingerprints:
             if self._fingerprints.get((group.scope, fp)) == issue_id:
                 del self._fingerprints[(group.scope, fp)]

@@ -92,16 +92,24 @@ def test_similar_items_gather_in_an_emerging_group_until_the_evidence_rule_promo
 def test_a_single_stray_item_does_not_page_anyone_but_a_moment_that_says_so_opens_at_once(
     journey_client: TestClient, admin_key: str
 ) -> None:
-    journey = example_journey(touchpoint_grouping="similarity", evidence=EVIDENCE)
-    for stage in journey["stages"]:
-        for moment in stage["moments"]:
-            if moment["key"] == "refund":
-                moment["open_at_once"] = True
-    assert journey_client.put("/api/v1/journey", json=journey, headers=auth(admin_key)).status_code == 200
+    def refund_at_once(value: bool) -> None:
+        journey = example_journey(touchpoint_grouping="similarity", evidence=EVIDENCE)
+        for stage in journey["stages"]:
+            for moment in stage["moments"]:
+                if moment["key"] == "refund":
+                    moment["open_at_once"] = value
+        assert journey_client.put("/api/v1/journey", json=journey, headers=auth(admin_key)).status_code == 200
+
+    refund_at_once(False)
     stray = post(journey_client, admin_key, "My invoice PDF will not download", "c1", **BILL)
     assert issue(journey_client, admin_key, stray["issue_id"])["status"] == "emerging"
-    urgent = post(journey_client, admin_key, "I never got my refund", "c2", touchpoint="refund-form")
-    assert urgent["moment"] == "refund", urgent
+    waiting = post(journey_client, admin_key, "I never got my refund", "c2", touchpoint="refund-form")
+    assert waiting["moment"] == "refund", waiting
+    assert issue(journey_client, admin_key, waiting["issue_id"])["status"] == "emerging"
+    refund_at_once(True)
+    urgent = post(
+        journey_client, admin_key, "The refund for my broken box is missing", "c3", touchpoint="refund-form"
+    )
     assert issue(journey_client, admin_key, urgent["issue_id"])["status"] == "open"
 
 
@@ -179,3 +187,36 @@ def test_a_rejected_proposal_is_not_made_again_and_counts_as_a_correction(
     assert grouping["index"] == "vectors" and grouping["encoder"]["loaded"] is True
     assert grouping["stages"]["pay"]["corrections"] == 1, grouping["stages"]
     assert grouping["stages"]["pay"]["threshold"] >= grouping["stages"]["pay"]["calibrated"]
+
+
+def test_a_persons_split_and_merge_change_where_the_next_similar_item_goes(
+    journey_client: TestClient, admin_key: str
+) -> None:
+    h = auth(admin_key)
+    # Everything joins one issue while the threshold is 0: two problems mixed, as a person finds them.
+    put_journey(journey_client, admin_key, vector_threshold=0.0)
+    fish = [
+        post(journey_client, admin_key, t, f"f{n}", **BILL)
+        for n, t in enumerate(["The salmon smelled off when I opened it", "Fish smelled rotten on arrival"])
+    ]
+    herbs = [
+        post(journey_client, admin_key, t, f"h{n}", **BILL)
+        for n, t in enumerate(["The herbs were wilted and brown", "Wilted herbs in every box"])
+    ]
+    mixed = fish[0]["issue_id"]
+    assert {i["issue_id"] for i in fish + herbs} == {mixed}
+    put_journey(journey_client, admin_key, vector_threshold=0.3)
+    split = journey_client.post(
+        f"/api/v1/issues/{mixed}/split",
+        json={"items": [x["id"] for x in herbs], "title": "Wilted herbs"},
+        headers=h,
+    )
+    assert split.status_code in (200, 201), split.text
+    herb_issue = split.json()["id"]
+    later = post(journey_client, admin_key, "My herbs arrived wilted again", "h9", **BILL)
+    assert later["issue_id"] == herb_issue, later["placement"]
+    # The person merges them back: the next herb item goes to the merged issue.
+    merged = journey_client.post(f"/api/v1/issues/{herb_issue}/merge", json={"into": mixed}, headers=h)
+    assert merged.status_code == 200, merged.text
+    again = post(journey_client, admin_key, "Herbs were wilted once more", "h10", **BILL)
+    assert again["issue_id"] == mixed, again["placement"]
