@@ -99,7 +99,8 @@ def _issue_rows(session: Session, stages: list[str]) -> list[Any]:
             s.due_at,
         )
         .select_from(ISSUES.outerjoin(STATE, s.issue_id == i.id))
-        .where(i.status != "merged", i.stage.in_(stages))
+        # Emerging groups are nobody's issue yet: they gather evidence off the digests.
+        .where(i.status.not_in(("merged", "emerging")), i.stage.in_(stages))
     )
     return list(rows)
 

@@ -63,6 +63,8 @@ class Column:
     owner: str
     total: int = 0
     overdue: int = 0
+    # Similar items gathering on the stage, not yet anyone's issue (the journey's evidence rule).
+    emerging: int = 0
     cards: list[Card] = field(default_factory=list)
 
 
@@ -105,6 +107,10 @@ def board(
     for stage, total, overdue in session.execute(counts):
         if stage in columns:
             columns[stage].total, columns[stage].overdue = int(total), int(overdue or 0)
+    gathering = select(c.stage, func.count()).where(c.status == "emerging").group_by(c.stage)
+    for stage, total in session.execute(gathering):
+        if stage in columns:
+            columns[stage].emerging = int(total)
     moments = {(s.key, m.key): m.name for s in journey.stages for m in s.moments}
     for col in columns.values():
         if not col.total:

@@ -11,8 +11,9 @@ from sqlmodel import Session, col
 
 from app.core.settings import Settings
 from app.issues.models import ExperienceIssue, IssueEvent
+from app.journey import service as journeys
 from app.people.models import AuditEntry
-from tests.web.helpers import csrf_of, issue_ids, sign_in
+from tests.web.helpers import csrf_of, ingest, issue_ids, item, journey_with_viewer, sign_in
 
 
 def _events(engine: Engine, issue_id: int) -> list[IssueEvent]:
@@ -148,3 +149,25 @@ def test_the_docs_are_served_without_a_cdn(web: TestClient) -> None:
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
         assert web.get(f"/static/docs/{asset}").status_code == 200
     assert web.get("/static/seam.css").status_code == 200
+
+
+def test_emerging_groups_are_counted_on_their_stage_but_are_nobodys_card_yet(
+    web: TestClient, web_settings: Settings, engine: Engine
+) -> None:
+    data = journey_with_viewer()
+    data["routing"]["evidence"] = {"items": 3, "customers": 2, "detractors": 0}
+    with Session(engine) as session:
+        journeys.apply(session, data, actor="test")
+        session.commit()
+    journeys._parsed.clear()
+    ingest(engine, [item(40, "The pricing page hides the delivery fee", touchpoint="pricing-page")])
+    sign_in(web, web_settings, "tom")
+    html = web.get("/").text
+    discover = html.split('data-stage="discover"', 1)[1].split("</section>", 1)[0]
+    assert "1 emerging group, not yet issues" in discover
+    with Session(engine) as session:
+        found = session.execute(
+            select(ExperienceIssue.status).where(col(ExperienceIssue.stage) == "discover")
+        )
+        assert list(found.scalars()) == ["emerging"]
+    assert len(issue_ids(web)) == 2  # the two seeded Buy issues; the emerging group is no card
