@@ -120,21 +120,33 @@ def run_order(
             session.commit()
             stream_s = time.perf_counter() - started
             c = ITEMS.c
+            # Group sizes over every member, history included: what an owner sees on the issue.
+            sizes = Counter(
+                f"i{r.issue_id}" for r in session.execute(select(c.issue_id).where(c.issue_id.is_not(None)))
+            )
             got = {
                 r.external_id: (f"i{r.issue_id}" if r.issue_id is not None else f"x{r.id}", r.placement)
                 for r in session.execute(
                     select(c.external_id, c.issue_id, c.id, c.placement).where(c.source == "stream")
                 )
             }
-    return {"assign": got, "thresholds": report.thresholds, "history_s": history_s, "stream_s": stream_s}
+    return {
+        "assign": got,
+        "sizes": sizes,
+        "thresholds": report.thresholds,
+        "history_s": history_s,
+        "stream_s": stream_s,
+    }
 
 
 def figures(
-    data: Any, stream: list[tuple[str, str]], labels: list[str], got: dict[str, Any], seed: int
+    stream: list[tuple[str, str]], labels: list[str], got: dict[str, Any], all_sizes: Counter[str], seed: int
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     assign = {i: got[f"s{i}"][0] for i in range(len(stream))}
     sizes = Counter(assign.values())
+    # A group's size is all its members', history included; an ungrouped item is a group of one.
+    sizes.update({k: v - sizes[k] for k, v in all_sizes.items() if v > sizes[k]})
     per_stage = {}
     for stage in sorted({s for _, s in stream}):
         members = [i for i, (_, s) in enumerate(stream) if s == stage and labels[i] != PRAISE]
@@ -191,7 +203,7 @@ def run_set(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "stream_items": len(stream),
         "thresholds": first["thresholds"],
         "seconds": {"history": round(first["history_s"], 1), "stream": round(first["stream_s"], 1)},
-        **figures(data, stream, labels, first["assign"], args.seed),
+        **figures(stream, labels, first["assign"], first["sizes"], args.seed),
     }
     if args.orders > 1:
         second = run_order(data, order[::-1], stream, args)
