@@ -6,6 +6,7 @@ from app.auth.models import ApiKey
 from app.connections.models import Integration
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
+from app.insights.models import IssueFix, IssueRootCause, MetricPoint
 from app.intake.models import IdempotencyRecord
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
@@ -32,10 +33,13 @@ __all__ = [
     "IssueAccountability",
     "IssueCustomer",
     "IssueEvent",
+    "IssueFix",
+    "IssueRootCause",
     "IssueTeam",
     "JobTick",
     "JourneyVersion",
     "LoopAction",
+    "MetricPoint",
     "OutboxMessage",
     "ReminderSent",
     "RoutingConfirmation",
