@@ -20,6 +20,7 @@ from app import models
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
+from app.insights import checks as insight_checks
 from app.issues import reactions
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
@@ -63,6 +64,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("loop.digests", weekly_digest, digests_job),
     ScheduledJob("sync.reconcile", lambda cfg: Every(cfg.reconcile_every), sync_reconcile.reconcile_job),
     ScheduledJob("scheduler.prune_ticks", Daily(3, 17), prune),
+    # Experience checks: assign each due check, remind once, once a day.
+    ScheduledJob("insights.checks", Daily(7, 5), insight_checks.checks_job),
 )
 
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (

@@ -5,12 +5,11 @@ quarter. Owners see their stage, team members the fixes their team contributed t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from app.insights import credits, metrics, personas, root_causes
+from app.insights import checks, credits, metrics, personas, root_causes
 from app.insights.credits import FAIR, Credit
 from app.insights.sections import (
     TOP,
@@ -20,7 +19,6 @@ from app.insights.sections import (
     DropLine,
     LeadershipInsights,
     MetricLine,
-    OverdueCheckLine,
     OwnerInsights,
     RecordLine,
     TeamInsights,
@@ -30,7 +28,6 @@ from app.journey.schemas import Journey
 TREND_SPAN = timedelta(days=183)
 METRIC_WEEKS = 8
 RECORD_DAYS = 91
-OverdueChecks = Callable[[Session, Journey, datetime], list[OverdueCheckLine]]
 
 
 def _drop(s: personas.Series) -> DropLine:
@@ -69,7 +66,6 @@ def build(
     journey: Journey,
     start: datetime,
     end: datetime,
-    overdue_checks: OverdueChecks | None = None,
 ) -> DigestInsights:
     """The sections for the digests of the week [start, end)."""
     trends = personas.trends(session, journey, since=end - TREND_SPAN, until=end, bucket="month")
@@ -102,7 +98,7 @@ def build(
     }
     rollup = root_causes.rollup(session, journey)
     records = credits.stage_records(session, journey, end - timedelta(days=RECORD_DAYS), end)
-    overdue = overdue_checks(session, journey, end) if overdue_checks else []
+    overdue = checks.overdue_lines(session, journey, end)
     leadership = LeadershipInsights(
         drops=[_drop(s) for s in drops[:TOP]],
         drops_total=len(drops),

@@ -59,3 +59,25 @@ class MetricPoint(SQLModel, table=True):
     source: str = Field(max_length=100)
     value: float
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CheckTask(SQLModel, table=True):
+    """One run of an experience check: assigned once per check and cycle, reminded once, then recorded
+    (the result is a staff feedback item on the check's moment)."""
+
+    __tablename__ = "experience_check_tasks"
+    __table_args__ = (
+        UniqueConstraint("check_key", "cycle_start", name="uq_experience_check_tasks_cycle"),
+        Index("ix_experience_check_tasks_open", "done_at", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_key: str = Field(max_length=100)
+    cycle_start: datetime = Field(sa_type=UTCDateTime)
+    person: str = Field(max_length=100)
+    team: str | None = Field(default=None, max_length=100)
+    assigned_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    item_id: int | None = Field(default=None, foreign_key="feedback_items.id")

@@ -17,8 +17,10 @@ from app.core.errors import InvalidInput, field_error
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import IsoDatetime
-from app.insights import credits, metrics, personas, remedies, root_causes, views
+from app.insights import checks, credits, metrics, personas, remedies, root_causes, views
 from app.insights.schemas import (
+    CheckTaskOut,
+    CheckTasksOut,
     CreditsOut,
     CsvOut,
     FixesOut,
@@ -27,6 +29,7 @@ from app.insights.schemas import (
     PersonaTrendsOut,
     PointsIn,
     PointsOut,
+    ResultIn,
     RootCauseIn,
     RootCauseOut,
     RootCausesOut,
@@ -213,3 +216,31 @@ def credit(
         "credits": [views.credit(c) for c in credits.credits(session, journey, start, end)],
         "stages": [views.record(r) for r in credits.stage_records(session, journey, start, end)],
     }
+
+
+@router.get("/insights/checks", response_model=CheckTasksOut)
+def check_tasks(
+    state: Literal["open", "overdue", "done"] | None = None,
+    _: Principal = Depends(require("read")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Experience check tasks (latest 500), who runs them, and which are overdue."""
+    views_ = checks.tasks(session, journeys.current(session), utcnow(), state)
+    return {"tasks": [views.check_task(v) for v in views_]}
+
+
+@router.post("/insights/checks/{task_id}/result", response_model=CheckTaskOut)
+def check_result(
+    task_id: RowId,
+    body: ResultIn,
+    principal: Principal = Depends(require("manage")),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Records a check's result as a staff item on its moment (409 when already recorded)."""
+    journey = journeys.current(session)
+    now = utcnow()
+    task = checks.record(session, journey, task_id, body, principal.as_actor(), now)
+    session.commit()
+    found = checks.view(journey, task, now)
+    assert found is not None  # record refuses a task whose check is gone
+    return views.check_task(found)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.core.types_api import ApiModel, IsoDatetime
+from app.insights.checks import ResultIn
 from app.insights.metrics import MAX_POINTS, PointIn
 from app.insights.root_causes import RootCauseIn
 
@@ -197,4 +198,27 @@ class CreditsOut(BaseModel):
     stages: list[StageRecordOut]
 
 
-__all__ = ["FixIn", "PointsIn", "RootCauseIn"]
+class CheckTaskOut(BaseModel):
+    id: int
+    check: str
+    check_name: str
+    stage: str
+    moment: str
+    person: str
+    person_name: str
+    team: str | None
+    cycle_start: datetime
+    assigned_at: datetime
+    due_at: datetime
+    reminded_at: datetime | None
+    done_at: datetime | None
+    item_id: int | None = Field(description="the staff feedback item the result became")
+    overdue: bool
+    days_late: int
+
+
+class CheckTasksOut(BaseModel):
+    tasks: list[CheckTaskOut]
+
+
+__all__ = ["FixIn", "PointsIn", "ResultIn", "RootCauseIn"]

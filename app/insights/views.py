@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.insights import stats
+from app.insights.checks import TaskView
 from app.insights.credits import Credit, StageRecord
 from app.insights.metrics import Cell, CsvReport, StageMetrics
 from app.insights.models import IssueFix, IssueRootCause
@@ -126,4 +127,26 @@ def record(r: StageRecord) -> dict[str, Any]:
         "median_days": r.median_days,
         "issues": r.issues,
         "confirmed_share": r.confirmed_share,
+    }
+
+
+def check_task(v: TaskView) -> dict[str, Any]:
+    t = v.task
+    return {
+        "id": t.id,
+        "check": t.check_key,
+        "check_name": v.check,
+        "stage": v.stage,
+        "moment": v.moment,
+        "person": t.person,
+        "person_name": v.person,
+        "team": t.team,
+        "cycle_start": t.cycle_start,
+        "assigned_at": t.assigned_at,
+        "due_at": t.due_at,
+        "reminded_at": t.reminded_at,
+        "done_at": t.done_at,
+        "item_id": t.item_id,
+        "overdue": v.overdue,
+        "days_late": v.days_late,
     }
