@@ -31,8 +31,9 @@ RECORD_DAYS = 91
 
 
 def _drop(s: personas.Series) -> DropLine:
-    assert s.drop is not None
-    before, after = s.points[-2], s.points[-1]
+    pair = s.compared()
+    assert s.drop is not None and pair is not None
+    before, after = pair
     return DropLine(
         persona=s.persona_name,
         stage=s.stage_name,

@@ -25,8 +25,10 @@ def stage_flags(session: Session, journey: Journey, now: datetime) -> dict[str, 
     trends = personas.trends(session, journey, since=now - SPAN, until=now, bucket="month")
     for s in trends.drops:
         if s.moment is None and s.stage in out:
-            before, after = s.points[-2].value, s.points[-1].value
-            out[s.stage].drops.append(f"{s.persona_name}: {s.label} {before:.0f} → {after:.0f}")
+            pair = s.compared()
+            if pair is not None:
+                before, after = pair[0].value or 0.0, pair[1].value or 0.0
+                out[s.stage].drops.append(f"{s.persona_name}: {s.label} {before:.0f} → {after:.0f}")
     names = {s.name: s.key for s in journey.stages}
     for v in checks.tasks(session, journey, now, "overdue"):
         key = names.get(v.stage)

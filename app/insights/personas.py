@@ -1,5 +1,6 @@
 """Persona trends: per persona, stage (and moment) and scale, the figure per time bucket with its 95 %
-interval, and whether the latest bucket dropped significantly from the one before (app.insights.stats).
+interval, and whether the latest complete bucket dropped significantly from the one before it
+(app.insights.stats); the bucket still filling is shown but not judged.
 Staff checks are left out: only customers' scores count."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlmodel import Session
 
 from app.feedback.models import FeedbackItem
 from app.insights import stats
-from app.insights.buckets import Bucket, span, start_of
+from app.insights.buckets import Bucket, following, instant, span, start_of
 from app.journey.schemas import Journey
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
@@ -52,6 +53,13 @@ class Series:
     label: str
     points: list[Point] = field(default_factory=list)
     drop: Flag | None = None
+
+    def compared(self) -> tuple[Point, Point] | None:
+        """The two buckets the drop test compared (the last two complete ones)."""
+        if self.drop is None:
+            return None
+        by_start = {p.start: p for p in self.points}
+        return by_start[self.drop.before], by_start[self.drop.after]
 
 
 @dataclass(frozen=True)
@@ -133,11 +141,14 @@ def trends(
             s.points.append(
                 Point(b, 0, None, None, None) if e is None else Point(b, e.n, e.value, e.low, e.high)
             )
-        if len(starts) >= 2:
-            before, after = estimates[-2], estimates[-1]
+        # The drop test compares the last two complete buckets: a bucket still filling is shown, not judged.
+        done = [n for n, b in enumerate(starts) if instant(following(b, bucket)) <= until]
+        if len(done) >= 2:
+            i, j = done[-2], done[-1]
+            before, after = estimates[i], estimates[j]
             if before is not None and after is not None:
                 d = stats.drop_test(figure, before, after, min_sample=min_sample)
-                s.drop = Flag(d.significant, starts[-2], starts[-1], d.change, d.p_value, d.test, d.reason)
+                s.drop = Flag(d.significant, starts[i], starts[j], d.change, d.p_value, d.test, d.reason)
         series.append(s)
     return Trends(bucket=bucket, since=since, until=until, series=series)
 

@@ -73,7 +73,7 @@ def persona_trends(
     session: Session = Depends(get_session),
 ) -> Any:
     """Per persona, stage and moment: the figure of each scale per bucket by `occurred_at`, with sample
-    sizes and 95 % intervals, and whether the latest bucket dropped significantly (customers only)."""
+    sizes and 95 % intervals, and whether the last complete bucket dropped significantly (customers only)."""
     start, end = _window(since, until)
     _stage(session, stage)
     t = personas.trends(

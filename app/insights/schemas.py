@@ -42,7 +42,7 @@ class SeriesOut(BaseModel):
     figure: str = Field(description="nps, csat_top2 (% scoring 4-5) or ces_mean (mean of 1-7)")
     label: str
     points: list[PointOut]
-    drop: DropOut | None = Field(description="the latest bucket against the one before")
+    drop: DropOut | None = Field(description="the last complete bucket against the one before")
 
 
 class PersonaTrendsOut(BaseModel):
@@ -52,7 +52,7 @@ class PersonaTrendsOut(BaseModel):
     min_sample: int
     method: str
     series: list[SeriesOut]
-    drops: list[SeriesOut] = Field(description="the series whose latest bucket dropped significantly")
+    drops: list[SeriesOut] = Field(description="the series whose last complete bucket dropped significantly")
 
 
 class StageHurtOut(BaseModel):

@@ -14,7 +14,7 @@ from app.insights.root_causes import CauseRollup
 
 METHOD = (
     "95 % intervals: NPS normal (SE of a difference of two shares), CSAT top-two-box Wilson, CES mean "
-    "Student t. Drop: latest bucket against the one before, both with at least "
+    "Student t. Drop: the last complete bucket against the one before, both with at least "
     f"{stats.MIN_SAMPLE} scores, two-sided test at 5 % (NPS z-test, CSAT two-proportion z-test, CES "
     "Welch t-test). Staff checks are left out."
 )

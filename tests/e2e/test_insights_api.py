@@ -72,6 +72,14 @@ def test_persona_trends_flag_a_significant_drop_and_not_a_small_sample(
     assert single["points"][1]["value"] == -30.0 and single["drop"]["significant"] is False
     assert "fewer than 30" in single["drop"]["reason"]
     assert [(s["persona"], s["moment"]) for s in body["drops"]] == [("family", None), ("family", "first-box")]
+    # A bucket still filling is shown but not judged: with November incomplete there is no pair to compare.
+    partial = c.get(
+        "/api/v1/insights/personas",
+        params={**WINDOW, "stage": "onboard", "until": "2026-11-20T00:00:00Z"},
+        headers=auth(admin_key),
+    ).json()
+    assert _series(partial, "family", "first-box")["points"][1]["n"] == 40
+    assert _series(partial, "family", "first-box")["drop"] is None and partial["drops"] == []
 
 
 def test_persona_trends_refuse_bad_input_by_field(journey_client: TestClient, admin_key: str) -> None:

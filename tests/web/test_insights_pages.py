@@ -23,10 +23,10 @@ from tests.web.helpers import csrf_of, ingest, issue_ids, sign_in
 
 
 def _months() -> tuple[str, str]:
-    """An instant in the current month (before now) and one in the month before."""
-    now = utcnow()
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (start + (now - start) / 2).isoformat(), (start - timedelta(days=10)).isoformat()
+    """Mid-month instants in the last complete month and in the one before (the drop test's pair)."""
+    start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last = (start - timedelta(days=20)).replace(day=15)
+    return last.isoformat(), (last - timedelta(days=30)).replace(day=15).isoformat()
 
 
 def _nps(engine: Engine) -> None:
@@ -68,7 +68,7 @@ def test_the_insights_board_shows_drops_causes_metrics_and_the_caution(
     assert page.status_code == 200, page.text
     html = page.text
     assert re.search(r'class="drop-flag" data-stage="onboard" data-persona="family"', html)
-    assert "25.0 (n=40) → -30.0 (n=40)" in html
+    assert re.search(r"25\.0 \(n=40, \w+ \d{4}\) → -30\.0 \(n=40, \w+ \d{4}\)", html)
     assert 'data-cause="system"' in html and "Buy (3)" in html
     assert 'data-metric="checkout-success"' in html and "97.5" in html
     assert "not as proof" in html  # the plain warning beside the correlation

@@ -96,10 +96,11 @@ def fixture(engine: Engine) -> dict[str, int]:
             SHIP,
         )
         session.commit()
-    # Families' first box: NPS 25 in October (n = 40), -30 in November (n = 40): a significant drop.
+    # Families' first box: NPS 25 in September (n = 40), -30 in October (n = 40), the last complete month:
+    # a significant drop.
     nps = [(10, 20), (8, 10), (2, 10)], [(10, 8), (7, 12), (0, 20)]
     rows = []
-    for month, mix in zip((10, 11), nps, strict=True):
+    for month, mix in zip((9, 10), nps, strict=True):
         scores = [s for s, k in mix for _ in range(k)]
         rows += [
             {"external_id": f"nps-{month}-{n}", "touchpoint": "first-box-nps", "customer_ref": f"f{n}",
