@@ -80,7 +80,7 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, 
     _add_contributions(snap, contributions, zone)
     snap.trends = _trends(session, stages, monday, zone)
     snap.verbatims = _verbatims(session, start, end)
-    snap.insights = insight_sections.build(session, journey, start, end)
+    snap.insights = insight_sections.build(session, journey, start, end, now)
     return snap
 
 

@@ -39,6 +39,7 @@ def _drop(s: personas.Series) -> DropLine:
         stage=s.stage_name,
         moment=s.moment_name,
         label=s.label,
+        months=f"{before.start:%b %Y} to {after.start:%b %Y}",
         before=round(before.value or 0.0, 1),
         after=round(after.value or 0.0, 1),
         n_before=before.n,
@@ -67,9 +68,12 @@ def build(
     journey: Journey,
     start: datetime,
     end: datetime,
+    now: datetime | None = None,
 ) -> DigestInsights:
-    """The sections for the digests of the week [start, end)."""
-    trends = personas.trends(session, journey, since=end - TREND_SPAN, until=end, bucket="month")
+    """The sections for the digests of the week [start, end). Persona drops are judged on the months
+    complete at `now` (when the digest is built; default `end`)."""
+    cutoff = max(end, now or end)
+    trends = personas.trends(session, journey, since=cutoff - TREND_SPAN, until=cutoff, bucket="month")
     # The stage level of each persona is enough for a digest; the moments are on the board.
     drops = [s for s in trends.drops if s.moment is None]
     week_credits = credits.credits(session, journey, start, end)

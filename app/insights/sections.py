@@ -18,6 +18,7 @@ class DropLine(_Model):
     stage: str
     moment: str | None = None
     label: str
+    months: str = Field(default="", description="the two months compared, e.g. 'Oct 2026 to Nov 2026'")
     before: float
     after: float
     n_before: int

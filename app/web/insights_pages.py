@@ -56,6 +56,8 @@ def insights_board(
         "stage": stage,
         "bucket": bucket,
         "trends": trends,
+        # All stages at once: the stage level; one stage: its moments as well.
+        "series": [s for s in trends.series if stage is not None or s.moment is None],
         "stages": shown,
         "method": METHOD,
         "chart": band_line,
