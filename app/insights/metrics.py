@@ -18,10 +18,11 @@ from sqlmodel import Session
 
 from app.core.clock import as_utc
 from app.core.errors import InvalidInput, field_error
-from app.core.types_api import ApiModel, IsoDatetime
+from app.core.types_api import ApiModel
 from app.feedback.models import FeedbackItem
 from app.insights import stats
 from app.insights.buckets import Bucket, span, start_of
+from app.insights.instants import Instant
 from app.insights.models import MetricPoint
 from app.journey.insights import KEY, Metric
 from app.journey.schemas import Journey
@@ -41,7 +42,7 @@ Outcome = Literal["created", "updated", "unchanged"]
 
 class PointIn(ApiModel):
     metric: str = Field(pattern=KEY, description="a metric key from the journey's metrics")
-    at: IsoDatetime = Field(description="the time the value describes")
+    at: Instant = Field(description="the time the value describes")
     source: str = Field(pattern=KEY, description="the contributing team's key")
     value: float
 
@@ -106,6 +107,13 @@ class CsvReport:
 
 def import_csv(session: Session, journey: Journey, text: str, now: datetime) -> CsvReport:
     """Columns metric, at, source, value. Good rows are stored; bad rows are reported by line and field."""
+    try:
+        return _import_rows(session, journey, text, now)
+    except csv.Error as exc:
+        raise InvalidInput("The CSV cannot be read.", errors=[field_error("body", str(exc)[:200])]) from exc
+
+
+def _import_rows(session: Session, journey: Journey, text: str, now: datetime) -> CsvReport:
     reader = csv.DictReader(io.StringIO(text))
     missing = [col for col in CSV_COLUMNS if col not in (reader.fieldnames or [])]
     if missing:

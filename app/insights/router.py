@@ -16,8 +16,8 @@ from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
-from app.core.types_api import IsoDatetime
 from app.insights import checks, credits, metrics, personas, remedies, root_causes, views
+from app.insights.instants import Instant
 from app.insights.schemas import (
     CheckTaskOut,
     CheckTasksOut,
@@ -66,8 +66,8 @@ def _stage(session: Session, stage: str | None) -> None:
 @router.get("/insights/personas", response_model=PersonaTrendsOut)
 def persona_trends(
     stage: Annotated[str | None, Query(max_length=100)] = None,
-    since: IsoDatetime | None = None,
-    until: IsoDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     bucket: BucketQ = "month",
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
@@ -185,8 +185,8 @@ async def post_metrics_csv(
 @router.get("/insights/stages/{stage}/metrics", response_model=StageMetricsOut)
 def stage_metrics(
     stage: Annotated[str, Path(pattern=KEY, max_length=100)],
-    since: IsoDatetime | None = None,
-    until: IsoDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     bucket: BucketQ = "month",
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
@@ -201,8 +201,8 @@ def stage_metrics(
 
 @router.get("/insights/credits", response_model=CreditsOut)
 def credit(
-    since: IsoDatetime | None = None,
-    until: IsoDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
 ) -> Any:

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.core.types_api import ApiModel, IsoDatetime
+from app.core.types_api import ApiModel
 from app.insights.checks import ResultIn
+from app.insights.instants import Instant
 from app.insights.metrics import MAX_POINTS, PointIn
 from app.insights.root_causes import RootCauseIn
 
@@ -89,7 +90,7 @@ class RootCauseOut(BaseModel):
 
 class FixIn(ApiModel):
     description: str = Field(min_length=1, max_length=4000)
-    shipped_at: IsoDatetime | None = None
+    shipped_at: Instant | None = None
 
 
 class FixOut(BaseModel):
