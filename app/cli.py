@@ -174,6 +174,7 @@ def demo(
     from app.core.actor import Actor
     from app.core.clock import utcnow
     from app.core.migrate import upgrade
+    from app.demo import insights as demo_insights
     from app.demo.assess import assess_all
     from app.demo.data import demo_items
     from app.intake import ingest as feedback
@@ -194,6 +195,7 @@ def demo(
         # What the scheduler does every half hour: thresholds from this feedback, groups regrouped.
         consolidation.run_pass(session, journeys.current(session))
         assess_all(session, journeys.current(session), utcnow())
+        demo_insights.load(session, journeys.current(session), utcnow(), get_settings())
         _, token = create_key(session, "demo", ["admin"])
         sign_in = _demo_sign_in(session, host, port)
         session.commit()

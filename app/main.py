@@ -16,6 +16,7 @@ from app.core.body_limit import BodyLimitMiddleware
 from app.core.settings import Settings, get_settings
 from app.digests.router import router as digests_router
 from app.feedback.router import router as feedback_router
+from app.insights.router import router as insights_router
 from app.intake.router import router as intake_router
 from app.issues.curation_router import router as curation_router
 from app.issues.router import router as issues_router
@@ -104,6 +105,7 @@ def _routers(app: FastAPI) -> None:
         outbox_router,
         routing_router,
         loop_router,
+        insights_router,
         digests_router,
         sources_router,
         sources_webhooks_router,

@@ -6,6 +6,7 @@ from app.auth.models import ApiKey
 from app.connections.models import Integration
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
+from app.insights.models import CheckTask, IssueFix, IssueRootCause, MetricPoint
 from app.intake.models import IdempotencyRecord
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
@@ -28,6 +29,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "CheckTask",
     "Contribution",
     "CustomerNotice",
     "ExperienceIssue",
@@ -39,12 +41,15 @@ __all__ = [
     "IssueAccountability",
     "IssueCustomer",
     "IssueEvent",
+    "IssueFix",
+    "IssueRootCause",
     "IssueTeam",
     "ItemVector",
     "JobTick",
     "JourneyVersion",
     "LoopAction",
     "MergeProposal",
+    "MetricPoint",
     "OutboxMessage",
     "ReminderSent",
     "RoutingConfirmation",

@@ -21,6 +21,7 @@ from app import models
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
+from app.insights import checks as insight_checks
 from app.issues import reactions
 from app.journey import service as journeys
 from app.loop import customers as loop_customers
@@ -75,6 +76,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     ),
     ScheduledJob("sync.reconcile", lambda cfg: Every(cfg.reconcile_every), sync_reconcile.reconcile_job),
     ScheduledJob("scheduler.prune_ticks", Daily(3, 17), prune),
+    # Experience checks: assign each due check, remind once, once a day.
+    ScheduledJob("insights.checks", Daily(7, 5), insight_checks.checks_job),
 )
 
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (

@@ -170,7 +170,7 @@ def demo_items(count: int = 360, *, seed: int = 7, now: datetime | None = None) 
             "score": rng.randint(low, high),
             "scale": scale,
             "customer_ref": f"cust-{rng.randint(1, 180):04d}",
-            "occurred_at": (now - timedelta(days=rng.uniform(0, 42))).isoformat(),
+            "occurred_at": (now - timedelta(days=rng.uniform(0, 182))).isoformat(),
         }
         if touchpoint:
             item["touchpoint"] = touchpoint

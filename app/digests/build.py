@@ -90,6 +90,7 @@ def _owner_digest(
         reopened=_by_status(snap, "reopened", stage.key),
         trend=snap.trends.get(stage.key),
         verbatims=snap.verbatims.get(stage.key, [])[:3],
+        insights=snap.insights.stages.get(stage.key),
         **common,
     )
 
@@ -128,6 +129,7 @@ def _team_digests(snap: Snapshot, common: dict[str, Any]) -> Iterator[Addressed]
                     team_key=team.key,
                     team_name=team.name,
                     contributions=lines,
+                    insights=snap.insights.teams.get(team.key),
                     **common,
                 ),
             )
@@ -153,6 +155,7 @@ def _leadership_digests(
                 recipient=Person(name=p.name, email=str(p.email)),
                 journey_name=j.name,
                 stages=scores,
+                insights=snap.insights.leadership,
                 **common,
             ),
         )

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.insights.sections import LeadershipInsights, OwnerInsights, TeamInsights
 from app.notify.messages import one_line
 
 Priority = Literal["p1", "p2", "p3", "p4"]
@@ -147,6 +148,7 @@ class OwnerDigest(_Digest):
     reopened: list[IssueLine] = Field(default_factory=list, description="reopened this week")
     trend: Trend | None = None
     verbatims: list[Verbatim] = Field(default_factory=list, max_length=3)
+    insights: OwnerInsights | None = None
 
 
 class ContributionLine(_Model):
@@ -164,6 +166,7 @@ class TeamDigest(_Digest):
     team_key: str
     team_name: str
     contributions: list[ContributionLine] = Field(default_factory=list)
+    insights: TeamInsights | None = None
 
 
 class StageScore(_Model):
@@ -183,6 +186,7 @@ class LeadershipDigest(_Digest):
     kind: Literal["leadership"] = "leadership"
     journey_name: str
     stages: list[StageScore] = Field(default_factory=list)
+    insights: LeadershipInsights | None = None
 
     def total(self, field: Literal["open", "overdue", "shipped", "confirmed", "reopened"]) -> int:
         return sum(getattr(s, field) for s in self.stages)

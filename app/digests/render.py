@@ -124,10 +124,15 @@ def is_empty(digest: AnyDigest) -> bool:
     """True when the digest has nothing to say, and so is not sent."""
     if isinstance(digest, OwnerDigest):
         return not (
-            digest.open_issues or digest.overdue or digest.shipped or digest.confirmed or digest.reopened
+            digest.open_issues
+            or digest.overdue
+            or digest.shipped
+            or digest.confirmed
+            or digest.reopened
+            or (digest.insights and digest.insights.drops)
         )
     if isinstance(digest, TeamDigest):
-        return not digest.contributions
+        return not (digest.contributions or (digest.insights and digest.insights.credits))
     return not any(
         s.open or s.overdue or s.shipped or s.confirmed or s.reopened or s.trend.values for s in digest.stages
     )

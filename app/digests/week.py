@@ -17,6 +17,8 @@ from sqlmodel import Session
 from app.core.clock import as_utc
 from app.digests.model import ContributionLine, IssueLine, Trend, TrendPoint, Verbatim
 from app.feedback.models import FeedbackItem
+from app.insights import digest as insight_sections
+from app.insights.sections import DigestInsights
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.schemas import Journey
 from app.loop import impact
@@ -56,6 +58,7 @@ class Snapshot:
     trends: dict[str, Trend] = field(default_factory=dict)
     verbatims: dict[str, list[Verbatim]] = field(default_factory=dict)
     seam_url: str = ""
+    insights: DigestInsights = field(default_factory=DigestInsights)
 
 
 def _open_contributions(session: Session, ids: list[int]) -> list[Any]:
@@ -77,6 +80,7 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, 
     _add_contributions(snap, contributions, zone)
     snap.trends = _trends(session, stages, monday, zone)
     snap.verbatims = _verbatims(session, start, end)
+    snap.insights = insight_sections.build(session, journey, start, end, now)
     return snap
 
 

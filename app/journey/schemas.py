@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_serializer, f
 from app.core.types_api import ApiModel
 from app.journey.accountability import DEFAULT_POLICY, AccountabilityPolicy
 from app.journey.grouping import GroupingSettings
+from app.journey.insights import ExperienceCheck, Metric, RootCauses
+from app.journey.insights import reference_errors as insight_reference_errors
 from app.journey.rules import Rule
 from app.journey.triggers import TriggerSpec, parse_duration
 
@@ -166,6 +168,10 @@ class Journey(_Strict):
     # Ordered: the first rule whose conditions all hold places the item.
     rules: list[Rule] = Field(default_factory=list)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    # Root-cause vocabulary, shared stage metrics, experience checks (app/journey/insights.py).
+    root_causes: RootCauses | None = None
+    metrics: list[Metric] = Field(default_factory=list, max_length=200)
+    checks: list[ExperienceCheck] = Field(default_factory=list, max_length=200)
 
     # Lookups used on every placement; built once per (immutable) journey.
     def stage(self, key: str) -> Stage | None:
@@ -246,6 +252,9 @@ def reference_errors(j: Journey) -> list[tuple[str, str]]:
                     errs.append(
                         (f"stages[{si}].moments[{mi}].trigger.where.stage", f"unknown stage '{name}'")
                     )
+    errs += insight_reference_errors(
+        j.root_causes, j.metrics, j.checks, people=people, teams=teams, moments=moments
+    )
     return errs
 
 

@@ -18,6 +18,8 @@ from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.errors import Conflict, field_error
 from app.core.settings import Settings
 from app.feedback.models import FeedbackItem
+from app.insights import root_causes
+from app.insights.root_causes import RootCauseIn
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.accountability import AccountabilityPolicy
@@ -138,9 +140,11 @@ def confirm(
     actor: Actor,
     now: datetime,
     settings: Settings,
+    root_cause: RootCauseIn | None = None,
 ) -> ExperienceIssue:
     """The owner confirms a shipped fix: when its window ended with the evidence holding, or earlier with
-    a reason (recorded). Evidence that the fix regressed always refuses. Customers are then told."""
+    a reason (recorded). Evidence that the fix regressed always refuses. Customers are then told. When
+    the journey declares root causes, the fix is filed under one (given here or recorded before)."""
 
     issues.lock(session, [issue_id])
     issue = issues.get(session, issue_id)
@@ -157,6 +161,7 @@ def confirm(
     result = evidence(session, journey, issue, state, now)
     why = (reason or "").strip()
     early = _confirming_early(result, why)
+    root_causes.require_for_confirmation(session, journey, issue_id, root_cause, actor, now)
     evidence_text = "; ".join(result.reasons)
     recorded = f"{why} (confirmed early; evidence: {evidence_text})" if early else (why or evidence_text)
     state.verification_outcome = result.outcome

@@ -17,6 +17,7 @@ from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel, IsoDatetime
+from app.insights.root_causes import RootCauseIn
 from app.issues import queries as issue_queries
 from app.issues.schemas import IssueDetail
 from app.journey import service as journeys
@@ -33,6 +34,8 @@ class SnoozeIn(ApiModel):
 
 class ConfirmIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)
+    # Required when the journey declares root causes and none was recorded on the issue before.
+    root_cause: RootCauseIn | None = None
 
 
 class AccountabilityOut(BaseModel):
@@ -97,10 +100,12 @@ def confirm(
     session: Session = Depends(get_session),
 ) -> Any:
     """Confirm a shipped fix: once its verification window ended with the evidence holding, or earlier
-    with a reason. 409 when the evidence says it regressed, or when a needed reason is missing."""
+    with a reason. 409 when the evidence says it regressed, or when a needed reason is missing; 422 when
+    the journey declares root causes and the issue has none (give `root_cause`)."""
     reason = body.reason if body else None
     settings = request.app.state.settings
     journey = journeys.current(session)
-    fixes.confirm(session, journey, issue_id, reason, principal.as_actor(), utcnow(), settings)
+    cause = body.root_cause if body else None
+    fixes.confirm(session, journey, issue_id, reason, principal.as_actor(), utcnow(), settings, cause)
     session.commit()
     return issue_queries.detail(session, issue_id)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.core.clock import utcnow
 from app.core.deps import get_session
+from app.insights.flags import stage_flags
 from app.journey import service as journeys
 from app.people.roles import Viewer
 from app.web import board_query, views
@@ -40,7 +41,8 @@ def journey_board(
         return message(request, "No journey yet", "Apply a journey first: seam journey apply FILE.", who=who)
     f = board_query.Filters(persona=persona, source=source, team=team, stage=stage)
     per = PER_STAGE_PAGE if stage else PER_COLUMN
-    columns = board_query.board(session, journey, f, utcnow(), per_column=per, page=page_no if stage else 1)
+    now = utcnow()
+    columns = board_query.board(session, journey, f, now, per_column=per, page=page_no if stage else 1)
     ctx = {
         "journey": journey,
         "columns": columns,
@@ -50,6 +52,8 @@ def journey_board(
         # Highlighted: the columns this person owns (a sponsor of every stage would see all lit).
         "mine": {s.key for s in journey.stages if s.owner == who.id},
         "card_title": views.card_title,
+        # Significant persona drops and overdue experience checks, per stage (app.insights).
+        "flags": stage_flags(session, journey, now),
     }
     return page(request, "board.html", ctx, who=who)
 

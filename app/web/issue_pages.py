@@ -29,6 +29,7 @@ from app.web.context import signed_in, verify_csrf
 from app.web.errors import Forbidden
 from app.web.issue_view import issue_page
 from app.web.render import page
+from app.web.root_cause_form import cause_choice, cause_options
 
 router = APIRouter(include_in_schema=False)
 DONE = {
@@ -63,6 +64,7 @@ def render_issue(
     journey = journeys.current(session)
     ctx = issue_page(session, journey, issue_id, who, utcnow(), all_evidence=all_evidence)
     ctx.update(error=error, notice=notice, undo=undo)
+    ctx.update(cause_options(session, journey, issue_id))
     return page(request, "issue.html", ctx, status=status, who=who)
 
 
@@ -169,13 +171,16 @@ def confirm(
     request: Request,
     issue_id: RowId,
     reason: Annotated[str | None, Form(max_length=2000)] = None,
+    root_cause: Annotated[str | None, Form(max_length=201)] = None,
+    cause_reason: Annotated[str | None, Form(max_length=2000)] = None,
     who: Viewer = Depends(signed_in),
     session: Session = Depends(get_session),
 ) -> Response:
     return act(
         request, session, who, issue_id, ACT, "confirm",
         lambda j, a, now: fixes.confirm(
-            session, j, issue_id, (reason or "").strip() or None, a, now, request.app.state.settings
+            session, j, issue_id, (reason or "").strip() or None, a, now, request.app.state.settings,
+            cause_choice(root_cause, cause_reason),
         ),
     )  # fmt: skip
 

@@ -7,7 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import auth_pages, board, docs, handlers, issue_pages, links, reshape_pages, triage_pages
+from app.web import (
+    auth_pages,
+    board,
+    docs,
+    handlers,
+    insights_pages,
+    issue_pages,
+    links,
+    reshape_pages,
+    triage_pages,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -17,5 +27,5 @@ def install(app: FastAPI) -> None:
     # The docs' assets first: /static/docs is theirs, the rest of /static is the pages'.
     app.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth_pages, board, issue_pages, reshape_pages, triage_pages, links, docs):
+    for module in (auth_pages, board, insights_pages, issue_pages, reshape_pages, triage_pages, links, docs):
         app.include_router(module.router)

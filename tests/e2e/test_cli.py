@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -105,12 +106,22 @@ def test_demo_loads_issues_without_duplicating(db: Path) -> None:
     with TestClient(create_app(settings_for(engine), engine)) as client:
         issues = client.get("/api/v1/issues", params={"limit": 200}, headers=auth(key)).json()["items"]
         assert len(issues) >= 10
-        items = client.get("/api/v1/feedback", params={"limit": 500}, headers=auth(key)).json()["items"]
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/api/v1/feedback", params=params, headers=auth(key)).json()
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
         triage = [i for i in items if i["state"] == "triage"]
         # Praise is placed on its stage but joins no issue.
         compliments = [i for i in items if i["state"] == "placed" and i["issue_id"] is None]
         assert compliments and all(i["placement"]["grouping"]["method"] == "compliment" for i in compliments)
-        assert sum(i["item_count"] for i in issues) + len(triage) + len(compliments) == 360
+        # 360 demo items, 492 persona NPS scores over six months, 6 recorded experience checks.
+        assert len(items) == 360 + 492 + 6
+        assert sum(i["item_count"] for i in issues) + len(triage) + len(compliments) == len(items)
 
 
 def test_serve_on_postgres_refuses_the_development_secret(tmp_path: Path) -> None:

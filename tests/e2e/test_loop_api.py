@@ -76,7 +76,9 @@ def test_acknowledge_snooze_confirm(journey_client: TestClient, admin_key: str, 
     assert no_reason.status_code == 409
     assert no_reason.json()["errors"][0]["field"] == "reason"
     early = client.post(
-        f"/api/v1/issues/{issue_id}/confirm", json={"reason": "checked with the billing run"}, headers=h
+        f"/api/v1/issues/{issue_id}/confirm",
+        json={"reason": "checked with the billing run", "root_cause": {"cause": "system"}},
+        headers=h,
     )
     assert early.status_code == 200, early.text
     assert early.json()["status"] == "confirmed"

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.feedback.schemas import FeedbackIn
+from app.insights.root_causes import RootCauseIn
 from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
@@ -76,6 +77,7 @@ def test_zendesk_customers_get_a_public_comment(
             Actor("ravi"),
             t0,
             settings,
+            RootCauseIn(cause="system", sub_cause="payments"),
         )
         session.commit()
     drain(engine, settings, now=t0 + timedelta(minutes=1))

@@ -18,6 +18,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
+from app.insights.root_causes import RootCauseIn
 from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey import service as journeys
@@ -214,7 +215,8 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
     assert len(asks) == 1
 
     # Confirmed by the owner with the evidence holding; reminders stay stopped.
-    with_session(engine, fixes.confirm, issue_id, None, ACTOR, ended + timedelta(hours=2), settings)
+    cause = RootCauseIn(cause="system", sub_cause="payments")
+    with_session(engine, fixes.confirm, issue_id, None, ACTOR, ended + timedelta(hours=2), settings, cause)
     assert status(engine, issue_id) == "confirmed"
     (confirmation,) = events(engine, issue_id, "confirmation")
     assert confirmation.after["early"] is False and confirmation.after["outcome"] == "holding"

@@ -12,19 +12,26 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
+from app.core.clock import utcnow
 from app.core.db import make_engine
+from app.digests import build
+from app.digests.render import render
 from app.issues.models import ExperienceIssue
+from app.journey import service as journeys
 from app.loop.models import IssueAccountability
 from app.main import create_app
 from tests.support.api import TEST_SECRET, settings_for
 from tests.support.live import free_port, serve
 
-SHOTS = ("board", "issue", "triage")
+SHOTS = ("board", "issue", "triage", "insights")
+# Gmail clips a message whose HTML passes about 102 KB.
+GMAIL_CLIP = 102 * 1024
 
 
 def load_demo(workdir: Path, port: int) -> str:
@@ -59,6 +66,18 @@ def _top_issue(url: str) -> int:
     return int(found)
 
 
+def owner_digest_html(engine: Engine, email: str, public_url: str) -> str:
+    """The HTML of the owner digest this person would get now."""
+    with Session(engine) as session:
+        journey = journeys.current(session)
+        (found,) = [
+            a
+            for a in build.preview(session, journey, email, utcnow(), ZoneInfo("UTC"), public_url)
+            if a.key.startswith("owner:")
+        ]
+        return render(found.digest).html
+
+
 def take(browser: Browser, out: Path, workdir: Path) -> list[Path]:
     port = free_port()
     link = load_demo(workdir, port)
@@ -73,11 +92,19 @@ def take(browser: Browser, out: Path, workdir: Path) -> list[Path]:
         page.goto(link)
         page.click("#sign-in")
         page.wait_for_selector(".board")
-        for name, path in zip(SHOTS, ("/", f"/issues/{_top_issue(url)}", "/triage"), strict=True):
+        paths_ = ("/", f"/issues/{_top_issue(url)}", "/triage", "/insights")
+        for name, path in zip(SHOTS, paths_, strict=True):
             page.goto(base + path)
             target = out / f"{name}.png"
             page.screenshot(path=str(target), full_page=name != "board")
             paths.append(target)
+        # The onboard owner's weekly digest (persona drop, shared metrics), as a mail client shows it.
+        html = owner_digest_html(engine, "kim.lee@boxwise.example", settings.public_url)
+        assert len(html.encode()) < GMAIL_CLIP
+        page.set_content(html)
+        target = out / "owner-digest.png"
+        page.screenshot(path=str(target), full_page=True)
+        paths.append(target)
         context.close()
     engine.dispose()
     return paths

@@ -1,4 +1,5 @@
-"""The demo, as a CX lead sees it: signed in through the link `seam demo` prints, three pages render."""
+"""The demo, as a CX lead sees it: signed in through the link `seam demo` prints, four pages render, and
+an owner's weekly digest renders in Chromium under Gmail's clipping size."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from tests.web.browser.demo_shots import take
 
 def test_the_demo_board_issue_and_triage_pages_render(browser: Browser, tmp_path: Path) -> None:
     shots = take(browser, tmp_path / "shots", tmp_path)
-    assert [p.name for p in shots] == ["board.png", "issue.png", "triage.png"]
+    assert [p.name for p in shots] == [
+        "board.png",
+        "issue.png",
+        "triage.png",
+        "insights.png",
+        "owner-digest.png",
+    ]
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
