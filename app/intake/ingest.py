@@ -32,6 +32,16 @@ from app.routing import index as grouping_index
 from app.routing import model_store, placement, sentiment, trigger_count
 
 
+@dataclass(frozen=True)
+class PlacedApart:
+    """Where an item goes that is placed on a stage and moment and joins no issue, and why: `grouping`
+    becomes its `placement.grouping` (its `method` names the reason, e.g. `answer`)."""
+
+    stage: str
+    moment: str | None
+    grouping: dict[str, Any]
+
+
 @dataclass
 class _Row:
     index: int
@@ -41,6 +51,8 @@ class _Row:
     why: dict[str, Any]
     # Placed on its stage and moment, counted there, but in no issue.
     compliment: sentiment.Sentiment | None = None
+    # The `placement.grouping` of an item placed apart (a compliment, an answer): it joins no issue.
+    apart: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -85,17 +97,34 @@ def ingest(
     actor: Actor,
     *,
     now: datetime | None = None,
+    placed_apart: dict[int, PlacedApart] | None = None,
 ) -> list[IngestResult]:
+    """`placed_apart` pins items (by their index) to a stage and moment outside every issue: the caller
+    knows where they belong and that they are no new evidence of a problem to group."""
     now = now or utcnow()
     rows, first_of = _dedupe_batch(items, actor, now)
-    predictor = _predictor(session, journey, [item for _, item in items])
+    pinned = placed_apart or {}
+    predictor = _predictor(session, journey, [item for index, item in items if index not in pinned])
     for r in rows:
-        if journey is not None:
+        if r.index in pinned:
+            where = pinned[r.index]
+            r.decision = placement.decide_manually(
+                facts(r.item), where.stage, where.moment, actor=actor.name, method=where.grouping["method"]
+            )
+            r.apart = dict(where.grouping)
+        elif journey is not None:
             r.decision, r.why = placement.route(facts(r.item), journey, predictor)
             r.compliment = _compliment(r)
+            if r.compliment is not None:
+                r.apart = {
+                    "method": "compliment",
+                    "basis": r.compliment.basis,
+                    "positive_terms": list(r.compliment.positive_terms),
+                }
     existing = queries.lookup(session, [r.key for r in rows])
     fresh = [r for r in rows if r.key not in existing]
-    grouper = _group(session, journey, fresh) if journey is not None and fresh else None
+    grouped = [r for r in fresh if r.apart is None]
+    grouper = _group(session, journey, grouped) if journey is not None and grouped else None
     _resolve_issues(session, journey, fresh, actor)
     inserted = store.insert_new(session, [r.values for r in fresh])
     lost = [r.key for r in fresh if r.key not in inserted]
@@ -215,12 +244,8 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
             placement=placement_json(d, r.why),
             issue_id=None,
         )
-        if r.compliment is not None:
-            r.values["placement"]["grouping"] = {
-                "method": "compliment",
-                "basis": r.compliment.basis,
-                "positive_terms": list(r.compliment.positive_terms),
-            }
+        if r.apart is not None:
+            r.values["placement"]["grouping"] = r.apart
         elif d is not None:
             first.setdefault((d.stage, d.fingerprint), r)
     ids: dict[tuple[str, str], int] = {}
@@ -229,7 +254,7 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
         ids[key] = issues.resolve_issue(session, journey, opening(r.decision, r.values["text"]), actor)
     issues.lock(session, ids.values())
     for r in fresh:
-        if r.decision is not None and r.compliment is None:
+        if r.decision is not None and r.apart is None:
             r.values["issue_id"] = ids[(r.decision.stage, r.decision.fingerprint)]
 
 

@@ -173,7 +173,8 @@ def confirm(
         at=now,
     )
     move(session, issue_id, "confirmed", recorded[:2000], actor, now)
-    customers.notify(session, journey, issue, now, settings)
+    checked = customers.how_checked(early, result.window_end - result.window_start)
+    customers.notify(session, journey, issue, now, settings, checked=checked)
     return issue
 
 

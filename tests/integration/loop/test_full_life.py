@@ -263,8 +263,8 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         ).scalar_one()
         assert notice.answer == "no"
 
-    # Telling again finds everyone told already; Ann's "no" is new feedback on the problem, in an active
-    # issue of its own (the confirmed one no longer takes items).
+    # Telling again finds everyone told already; Ann's "no" is a signal on the confirmed issue, placed at
+    # its moment and in no other issue (one "no" does not reopen it: the journey's rule needs two).
     with Session(engine) as session:
         confirmed = session.get(ExperienceIssue, issue_id)
         assert confirmed is not None
@@ -275,4 +275,6 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
             == 0
         )
         (answer,) = answers
-        assert answer.issue_id not in (None, issue_id)
+        assert answer.issue_id is None and answer.placement["grouping"]["answers_issue"] == issue_id
+        assert (confirmed.answers_no, confirmed.status) == (1, "confirmed")
+        assert session.execute(select(ExperienceIssue)).scalars().all() == [confirmed]
