@@ -157,7 +157,8 @@ def _dedupe_batch(
             "touchpoint": item.touchpoint,
             "customer_ref": item.customer_ref,
             "persona": item.persona,
-            "occurred_at": item.occurred_at or now,
+            # The customer's clock, never ahead of ours (a skewed source cannot date an item ahead).
+            "occurred_at": min(item.occurred_at, now) if item.occurred_at else now,
             "received_at": now,
             "extra": item.metadata,
             "created_by_key_id": actor.key_id,

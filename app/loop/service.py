@@ -56,7 +56,8 @@ def impact_inputs(
     if not ids:
         return {}
     c = ITEMS.c
-    window = (c.issue_id.in_(ids)) & (c.received_at >= start) & (c.received_at < end) & (c.staff.is_(False))
+    # The customer's clock: an imported backlog weighs by when it happened, not when it arrived.
+    window = (c.issue_id.in_(ids)) & (c.occurred_at >= start) & (c.occurred_at < end) & (c.staff.is_(False))
     counts: dict[int, Any] = {
         r.issue_id: r
         for r in session.execute(
