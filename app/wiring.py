@@ -3,7 +3,8 @@
 - `HANDLERS`: which function delivers each kind of outbox message (the worker, and the API's in-process
   worker on SQLite);
 - `JOBS`: the scheduled jobs and their triggers (`seam scheduler`);
-- `TRANSITION_REACTIONS`: what happens elsewhere, in the same transaction, when an issue moves.
+- `TRANSITION_REACTIONS`: what happens elsewhere, in the same transaction, when an issue moves;
+- `EVIDENCE_REACTIONS`: what follows, in the same transaction, when items join or leave an issue.
 
 The API (`app.main.create_app`), `seam worker` and `seam scheduler` all start through `start_process`,
 so no process can miss a handler, a job or a reaction. A new handler, job or reaction is added here.
@@ -24,6 +25,7 @@ from app.issues import reactions
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
+from app.loop import queries as loop_queries
 from app.loop import service as loop_service
 from app.notify.delivery import send_email
 from app.notify.messages import EMAIL_KIND
@@ -45,7 +47,9 @@ HANDLERS: Handlers = {
     loop_customers.ZENDESK_KIND: loop_handlers.zendesk_comment,
     RETRAIN_KIND: routing_handlers.retrain,
     PROCESS_KIND: sources_processing.process_delivery,
-    CREATE_KIND: sync_handlers.create_ticket,
+    # Tickets carry the issue's priority and due date, and follow them when they change.
+    CREATE_KIND: partial(sync_handlers.create_ticket, assessment=loop_queries.assessment),
+    loop_service.ASSESSED_KIND: partial(sync_handlers.follow_assessment, assessment=loop_queries.assessment),
     sync_events.TRANSITION_KIND: sync_handlers.transition_ticket,
     sync_events.COMMENT_KIND: sync_handlers.comment_ticket,
     sync_handlers.PULL_KIND: sync_handlers.pull_ticket,
@@ -70,6 +74,10 @@ TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (
     sync_events.on_transition,  # reopens and confirmations reach the tickets
 )
 
+EVIDENCE_REACTIONS: tuple[reactions.EvidenceReaction, ...] = (
+    loop_service.on_evidence,  # impact and priority follow the issue's items from the first one
+)
+
 
 def job(name: str) -> ScheduledJob:
     found = [j for j in JOBS if j.name == name]
@@ -88,5 +96,5 @@ def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
     settings.refuse_unsafe()
     assert models.metadata.tables
     configure_mappers()
-    reactions.install(TRANSITION_REACTIONS)
+    reactions.install(TRANSITION_REACTIONS, EVIDENCE_REACTIONS)
     return engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)

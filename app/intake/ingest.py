@@ -132,7 +132,7 @@ def ingest(
         existing.update(queries.lookup(session, lost))
     if grouper is not None:
         grouper.stored(list(inserted.values()))
-    results = _count(session, fresh, inserted, actor)
+    results = _count(session, fresh, inserted, actor, now)
     return _results(items, rows, results, existing, first_of)
 
 
@@ -260,7 +260,7 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
 
 
 def _count(
-    session: Session, fresh: list[_Row], inserted: dict[tuple[str, str], int], actor: Actor
+    session: Session, fresh: list[_Row], inserted: dict[tuple[str, str], int], actor: Actor, now: datetime
 ) -> dict[int, IngestResult]:
     """Each issue's counters once for the batch; a fired trigger is an event on its issue."""
     results: dict[int, IngestResult] = {}
@@ -287,7 +287,7 @@ def _count(
         results[r.index] = IngestResult(
             index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
         )
-    issues.apply_deltas(session, deltas)
+    issues.apply_deltas(session, deltas, at=now)
     return results
 
 

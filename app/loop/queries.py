@@ -13,6 +13,12 @@ from app.loop.models import IssueAccountability, LoopAction, ReminderSent
 from app.loop.reminders import REMINDING
 
 
+def assessment(session: Session, issue_id: int) -> tuple[str, datetime] | None:
+    """The issue's priority and due date as assessed, or None before its first assessment."""
+    state = session.get(IssueAccountability, issue_id)
+    return None if state is None else (state.priority, state.due_at)
+
+
 def accountability(session: Session, issue_id: int, now: datetime) -> dict[str, Any]:
     """Priority, due date, the latest acknowledgement and snooze, reminders sent, the fix's evidence.
     Priority and due date are null until the first reminder sweep has assessed the issue."""
