@@ -52,7 +52,7 @@ def _open_issue(engine: Engine, at: datetime, n: int) -> int:
     with Session(engine) as session:
         feedback.ingest(session, journeys.current(session), items, Actor("test"), now=at)
         session.commit()
-        (issue_id,) = session.execute(select(ExperienceIssue.id)).scalars().all()
+        (issue_id,) = session.execute(select(col(ExperienceIssue.id))).scalars().all()
     assert issue_id is not None
     return issue_id
 
@@ -78,7 +78,7 @@ def _answer(engine: Engine, notice_id: int, yes: bool, at: datetime) -> None:
 
 def _notices(engine: Engine, issue_id: int) -> list[int]:
     with Session(engine) as session:
-        stmt = select(CustomerNotice.id).where(col(CustomerNotice.issue_id) == issue_id)
+        stmt = select(col(CustomerNotice.id)).where(col(CustomerNotice.issue_id) == issue_id)
         return [int(i) for i in session.execute(stmt.order_by(col(CustomerNotice.id))).scalars()]
 
 

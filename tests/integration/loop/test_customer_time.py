@@ -107,8 +107,8 @@ def test_an_imported_backlog_keeps_the_customers_clock(engine: Engine, tmp_path:
         assert snap.lines[issue_id].age_days == 90
         monday, _, _ = covered_week(now, zone)
         points = snap.trends["pay"].points
-        for w, point in enumerate(points):
-            week = monday - timedelta(weeks=len(points) - 1 - w)
+        for n, point in enumerate(points):
+            week = monday - timedelta(weeks=len(points) - 1 - n)
             lo = datetime.combine(week, time(0), tzinfo=UTC)
             hi = lo + timedelta(days=7)
             scores = [_score(i) / 10 for i, o in enumerate(occurred) if lo <= o < hi]

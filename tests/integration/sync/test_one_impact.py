@@ -3,7 +3,8 @@ the accountability view, the digest and the Jira ticket, and the ticket follows 
 
 from __future__ import annotations
 
-from datetime import UTC
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -17,7 +18,7 @@ from tests.integration.sync.conftest import Sync
 TRACKER = {"p1": "urgent", "p2": "high", "p3": "normal", "p4": "low"}
 
 
-def _views(sync: Sync, issue_id: int) -> tuple[dict, dict]:  # type: ignore[type-arg]
+def _views(sync: Sync, issue_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     issue = sync.client.get(f"/api/v1/issues/{issue_id}", headers=sync.h).json()
     acc = sync.client.get(f"/api/v1/issues/{issue_id}/accountability", headers=sync.h).json()
     return issue, acc
@@ -38,7 +39,9 @@ def test_the_same_impact_and_priority_everywhere(sync: Sync, jira_fake: JiraStan
     assert f"impact score {issue['impact']:.0f}" in str(ticket.description)
 
     with Session(sync.engine) as session:
-        line = snapshot(session, journeys.current(session), utcnow(), UTC, "http://seam.test").lines[issue_id]
+        line = snapshot(
+            session, journeys.current(session), utcnow(), ZoneInfo("UTC"), "http://seam.test"
+        ).lines[issue_id]
     assert (line.priority, line.impact) == (acc["priority"], issue["impact"])
 
     # More customers: the priority rises in the same request, and the ticket follows.
