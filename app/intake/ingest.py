@@ -125,7 +125,7 @@ def ingest(
     fresh = [r for r in rows if r.key not in existing]
     grouped = [r for r in fresh if r.apart is None]
     grouper = _group(session, journey, grouped) if journey is not None and grouped else None
-    _resolve_issues(session, journey, fresh, actor)
+    _resolve_issues(session, journey, fresh, actor, now)
     inserted = store.insert_new(session, [r.values for r in fresh])
     lost = [r.key for r in fresh if r.key not in inserted]
     if lost:  # a concurrent request stored these first: report theirs
@@ -232,7 +232,9 @@ def opening(d: placement.Decision, text: str | None = None) -> issues.Opening:
     )
 
 
-def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row], actor: Actor) -> None:
+def _resolve_issues(
+    session: Session, journey: Journey | None, fresh: list[_Row], actor: Actor, now: datetime
+) -> None:
     """Finds or opens each row's issue, in a fixed order so that concurrent batches queue rather than
     deadlock, then holds the issues' rows while items join them, so a merge cannot slip in between."""
     first: dict[tuple[str, str], _Row] = {}
@@ -252,7 +254,9 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
     ids: dict[tuple[str, str], int] = {}
     for key, r in sorted(first.items()):
         assert journey is not None and r.decision is not None
-        ids[key] = issues.resolve_issue(session, journey, opening(r.decision, r.values["text"]), actor)
+        ids[key] = issues.resolve_issue(
+            session, journey, opening(r.decision, r.values["text"]), actor, at=now
+        )
     issues.lock(session, ids.values())
     for r in fresh:
         if r.decision is not None and r.apart is None:

@@ -81,8 +81,10 @@ def _title(journey: Journey, o: Opening) -> str:
     return ": ".join(parts)[:300]
 
 
-def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) -> int:
-    """The active issue for this stage and fingerprint, opened now if there is none.
+def resolve_issue(
+    session: Session, journey: Journey, o: Opening, actor: Actor, *, at: datetime | None = None
+) -> int:
+    """The active issue for this stage and fingerprint, opened now (or `at`) if there is none.
 
     Concurrent first items race on the (stage, open_fingerprint) unique key, so exactly one issue opens.
     """
@@ -95,7 +97,7 @@ def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) 
     stage = journey.stage(o.stage)
     if stage is None:
         raise InvalidInput(f"Unknown stage '{o.stage}'.", errors=[field_error("stage", "not in the journey")])
-    now = utcnow()
+    now = at or utcnow()
     values = {
         "title": _title(journey, o),
         "stage": o.stage,

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from app.core.clock import as_utc
 from app.issues import service as issues
+from app.journey.schemas import Journey
 from app.loop.models import IssueAccountability, LoopAction, ReminderSent
-from app.loop.reminders import REMINDING
+from app.loop.reminders import REMINDING, bundle_kind
+
+
+def reminder_bundles(
+    session: Session, journey: Journey, person: str, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """The reminder messages this person was sent in [since, until): one per kind and their own day,
+    each with the issues it carried (the bundling people see, oldest first)."""
+    people = {p.id: p for p in journey.people}
+    zone = ZoneInfo(people[person].timezone) if person in people else ZoneInfo("UTC")
+    rows = session.execute(
+        select(ReminderSent)
+        .where(
+            col(ReminderSent.person) == person, col(ReminderSent.at) >= since, col(ReminderSent.at) < until
+        )
+        .order_by(col(ReminderSent.at), col(ReminderSent.issue_id))
+    ).scalars()
+    bundles: dict[tuple[date, str], list[int]] = {}
+    for r in rows:
+        key = (as_utc(r.at).astimezone(zone).date(), bundle_kind(r.role))
+        issues_ = bundles.setdefault(key, [])
+        if r.issue_id not in issues_:
+            issues_.append(r.issue_id)
+    return [{"day": day, "kind": kind, "issues": ids} for (day, kind), ids in sorted(bundles.items())]
 
 
 def assessment(session: Session, issue_id: int) -> tuple[str, datetime] | None:

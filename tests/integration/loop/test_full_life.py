@@ -5,7 +5,7 @@ confirmation and the customer notices, whose one-click answer comes back as feed
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
+from app import wiring
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput
@@ -100,9 +101,12 @@ def status(engine: Engine, issue_id: int) -> str:
 
 def test_full_life(engine: Engine, smtp: Smtp) -> None:
     settings = loop_settings(engine, smtp)
+    wiring.start_process(settings, engine)
     apply_journey(engine)
     box = smtp.mailbox
-    t0 = utcnow()
+    # 03:00 UTC: the due date falls at 08:30 in the owner's Kolkata, so the reminders before it, at it
+    # and a day after it fall on three of his days (each person gets one reminder message a day).
+    t0 = datetime.combine(utcnow().date() + timedelta(days=1), time(3, 0), tzinfo=UTC)
     ingest_customers(
         engine,
         t0,
