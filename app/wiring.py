@@ -21,7 +21,8 @@ from app import models
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
-from app.issues import reactions
+from app.issues import owners, reactions
+from app.journey import service as journeys
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
@@ -74,6 +75,9 @@ TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (
     sync_events.on_transition,  # reopens and confirmations reach the tickets
 )
 
+# Checked when a journey is applied: no active issue is left on a removed stage or with a removed owner.
+JOURNEY_GUARDS: tuple[journeys.ApplyGuard, ...] = (owners.check_owners,)
+
 EVIDENCE_REACTIONS: tuple[reactions.EvidenceReaction, ...] = (
     loop_service.on_evidence,  # impact and priority follow the issue's items from the first one
 )
@@ -97,4 +101,5 @@ def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
     assert models.metadata.tables
     configure_mappers()
     reactions.install(TRANSITION_REACTIONS, EVIDENCE_REACTIONS)
+    journeys.install_guards(JOURNEY_GUARDS)
     return engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import yaml
@@ -46,10 +47,42 @@ def validate(data: dict[str, Any]) -> Journey:
     return journey
 
 
+# Checks a new journey against what lives under the old one (open issues and their owners), inside the
+# apply's transaction: refuses (InvalidInput) or moves things as `reassign` says. The composition root
+# installs them (app.issues' owner check), as it does the transition reactions.
+ApplyGuard = Callable[[Session, Journey, dict[str, str], str], None]
+_guards: tuple[ApplyGuard, ...] = ()
+
+
+def install_guards(guards: Sequence[ApplyGuard]) -> None:
+    global _guards
+    _guards = tuple(guards)
+
+
+def _reassign(data: dict[str, Any]) -> dict[str, str]:
+    """`reassign: {old: new}` (stage to stage, or person to person) instructs this apply only; it is
+    not part of the journey, so it is taken out before the journey is validated and stored."""
+    raw = data.pop("reassign", None)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in raw.items()
+    ):
+        raise InvalidInput(
+            "reassign must map old stage (or person) keys to new ones.",
+            errors=[field_error("reassign", "expected a mapping of names to names, e.g. {pay: billing}")],
+        )
+    return dict(raw)
+
+
 def apply(
     session: Session, data: dict[str, Any], *, actor: str, source_text: str | None = None
 ) -> JourneyVersion:
+    data = dict(data)
+    moves = _reassign(data)
     journey = validate(data)
+    for guard in _guards:
+        guard(session, journey, moves, actor)
     current = session.execute(select(func.max(JourneyVersion.version))).scalar_one_or_none() or 0
     row = JourneyVersion(
         version=current + 1,
