@@ -12,6 +12,7 @@ so no process can miss a handler, a job or a reaction. A new handler, job or rea
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import Engine
@@ -30,6 +31,7 @@ from app.loop import queries as loop_queries
 from app.loop import service as loop_service
 from app.notify.delivery import send_email
 from app.notify.messages import EMAIL_KIND
+from app.outbox import service as outbox
 from app.outbox.handlers import Handlers
 from app.routing import handlers as routing_handlers
 from app.routing.model_store import RETRAIN_KIND
@@ -56,6 +58,22 @@ HANDLERS: Handlers = {
     sync_handlers.PULL_KIND: sync_handlers.pull_ticket,
     sync_handlers.INBOUND_KIND: sync_handlers.process_delivery,
 }
+
+# How long each kind of outbound work keeps retrying before it goes dead (README, "Retry budgets"):
+# people's email and the trackers' tickets ride out a day-long outage; other kinds stop after their
+# `max_attempts`.
+_DAY = outbox.Budget(window=timedelta(hours=24), cap_s=3600.0)
+RETRY_BUDGETS: dict[str, outbox.Budget] = {
+    EMAIL_KIND: _DAY,
+    loop_customers.ZENDESK_KIND: _DAY,
+    CREATE_KIND: _DAY,
+    sync_events.TRANSITION_KIND: _DAY,
+    sync_events.COMMENT_KIND: _DAY,
+    loop_service.ASSESSED_KIND: _DAY,
+}
+# What a dead (and a retried) message means elsewhere.
+DEAD_REACTIONS: dict[str, outbox.DeadReaction] = {CREATE_KIND: sync_handlers.ticket_failed}
+RETRY_REACTIONS: dict[str, outbox.RetryReaction] = {CREATE_KIND: sync_handlers.ticket_retried}
 
 JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -102,4 +120,5 @@ def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
     configure_mappers()
     reactions.install(TRANSITION_REACTIONS, EVIDENCE_REACTIONS)
     journeys.install_guards(JOURNEY_GUARDS)
+    outbox.install(RETRY_BUDGETS, DEAD_REACTIONS, RETRY_REACTIONS)
     return engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)

@@ -171,6 +171,35 @@ async def create_ticket(
     log.info("contribution %s: ticket %s %s", contribution_id, integration.vendor, ref.key)
 
 
+def ticket_failed(session: Session, message: OutboxMessage, error: str) -> None:
+    """The ticket could not be created within its retry budget: the contribution shows `failed` and why
+    (in the transaction that parks the message), until the message is retried."""
+    contribution = session.get(Contribution, int(message.payload["contribution_id"]))
+    if contribution is None or contribution.ticket_id is not None:
+        return
+    contribution.state = "failed"
+    contribution.failure_reason = error[:2000]
+    session.add(contribution)
+    issues.record_event(
+        session,
+        contribution.issue_id,
+        "ticket_failed",
+        SYNC,
+        reason=error[:2000],
+        after={"contribution": contribution.id, "team": contribution.team, "outbox_message": message.id},
+    )
+
+
+def ticket_retried(session: Session, message: OutboxMessage) -> None:
+    """A dead ticket job is retried: its contribution is `requested` again."""
+    contribution = session.get(Contribution, int(message.payload["contribution_id"]))
+    if contribution is None or contribution.state != "failed":
+        return
+    contribution.state = "requested"
+    contribution.failure_reason = None
+    session.add(contribution)
+
+
 async def transition_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     """Transitions are not idempotent; the adapter reads the ticket first and does nothing if it is there."""
     with Session(ctx.engine, expire_on_commit=False) as session:
