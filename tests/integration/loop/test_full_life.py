@@ -64,7 +64,7 @@ def ingest_customers(engine: Engine, now: datetime, customers: list[dict[str, An
             FeedbackIn(
                 source="survey",
                 external_id=f"c-{i}",
-                text="Charged twice on my first bill",
+                text="My first bill was wrong: twice the price",
                 score=1,
                 scale="nps",
                 touchpoint="invoice-email",
