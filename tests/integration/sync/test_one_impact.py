@@ -13,6 +13,7 @@ from app.digests.week import snapshot
 from app.journey import service as journeys
 from integrations.jira.adapter import DEFAULT_PRIORITIES
 from tests.fakes.jira import JiraStandIn
+from tests.fakes.zendesk import ZendeskStandIn
 from tests.integration.sync.conftest import Sync
 
 TRACKER = {"p1": "urgent", "p2": "high", "p3": "normal", "p4": "low"}
@@ -56,3 +57,14 @@ def test_the_same_impact_and_priority_everywhere(sync: Sync, jira_fake: JiraStan
     (ticket,) = jira_fake.issues.values()
     assert ticket.priority == DEFAULT_PRIORITIES[TRACKER[acc["priority"]]]
     assert ticket.duedate == acc["due_at"][:10]
+
+
+def test_zendesk_tickets_carry_the_priority_and_due_date(sync: Sync, zendesk_fake: ZendeskStandIn) -> None:
+    sync.zendesk_integration(zendesk_fake)
+    issue_id = sync.issue(3)
+    _, acc = _views(sync, issue_id)
+    sync.contribute(issue_id, "support")
+    sync.drain()
+    (ticket,) = zendesk_fake.tickets.values()
+    assert ticket.priority == TRACKER[acc["priority"]]
+    assert ticket.due_at is not None and ticket.due_at.startswith(acc["due_at"][:10])
