@@ -122,6 +122,8 @@ def import_feedback(
         )
     for line, reason in report.rejected:
         err.print(f"line {line}: rejected: {reason}", markup=False, highlight=False)
+    for line, note in report.warnings:
+        err.print(f"line {line}: imported, {note}", markup=False, highlight=False)
     typer.echo(f"created {report.created}, duplicates {report.duplicates}, rejected {len(report.rejected)}")
     if report.rejected:
         raise typer.Exit(3)

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine, text
 
 from app import wiring
 from app.core import logsafety, problems
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.settings import Settings, get_settings
+from app.core.strict_query import refuse_unknown_query
 from app.digests.router import router as digests_router
 from app.feedback.router import router as feedback_router
 from app.insights.router import router as insights_router
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app = FastAPI(
         lifespan=lifespan,
+        # A misspelt filter gets 422 naming it, never an unfiltered answer.
+        dependencies=[Depends(refuse_unknown_query)],
         # Served by app.web.docs with assets of our own: no CDN.
         docs_url=None,
         redoc_url=None,

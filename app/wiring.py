@@ -3,7 +3,8 @@
 - `HANDLERS`: which function delivers each kind of outbox message (the worker, and the API's in-process
   worker on SQLite);
 - `JOBS`: the scheduled jobs and their triggers (`seam scheduler`);
-- `TRANSITION_REACTIONS`: what happens elsewhere, in the same transaction, when an issue moves.
+- `TRANSITION_REACTIONS`: what happens elsewhere, in the same transaction, when an issue moves;
+- `EVIDENCE_REACTIONS`: what follows, in the same transaction, when items join or leave an issue.
 
 The API (`app.main.create_app`), `seam worker` and `seam scheduler` all start through `start_process`,
 so no process can miss a handler, a job or a reaction. A new handler, job or reaction is added here.
@@ -12,6 +13,7 @@ so no process can miss a handler, a job or a reaction. A new handler, job or rea
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import Engine
@@ -22,14 +24,16 @@ from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
 from app.insights import checks as insight_checks
-from app.issues import reactions
+from app.issues import owners, reactions
 from app.journey import service as journeys
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
+from app.loop import queries as loop_queries
 from app.loop import service as loop_service
 from app.notify.delivery import send_email
 from app.notify.messages import EMAIL_KIND
+from app.outbox import service as outbox
 from app.outbox.handlers import Handlers
 from app.routing import consolidation as routing_consolidation
 from app.routing import handlers as routing_handlers
@@ -54,12 +58,30 @@ HANDLERS: Handlers = {
     loop_customers.ZENDESK_KIND: loop_handlers.zendesk_comment,
     RETRAIN_KIND: routing_handlers.retrain,
     PROCESS_KIND: sources_processing.process_delivery,
-    CREATE_KIND: sync_handlers.create_ticket,
+    # Tickets carry the issue's priority and due date, and follow them when they change.
+    CREATE_KIND: partial(sync_handlers.create_ticket, assessment=loop_queries.assessment),
+    loop_service.ASSESSED_KIND: partial(sync_handlers.follow_assessment, assessment=loop_queries.assessment),
     sync_events.TRANSITION_KIND: sync_handlers.transition_ticket,
     sync_events.COMMENT_KIND: sync_handlers.comment_ticket,
     sync_handlers.PULL_KIND: sync_handlers.pull_ticket,
     sync_handlers.INBOUND_KIND: sync_handlers.process_delivery,
 }
+
+# How long each kind of outbound work keeps retrying before it goes dead (README, "Retry budgets"):
+# people's email and the trackers' tickets ride out a day-long outage; other kinds stop after their
+# `max_attempts`.
+_DAY = outbox.Budget(window=timedelta(hours=24), cap_s=3600.0)
+RETRY_BUDGETS: dict[str, outbox.Budget] = {
+    EMAIL_KIND: _DAY,
+    loop_customers.ZENDESK_KIND: _DAY,
+    CREATE_KIND: _DAY,
+    sync_events.TRANSITION_KIND: _DAY,
+    sync_events.COMMENT_KIND: _DAY,
+    loop_service.ASSESSED_KIND: _DAY,
+}
+# What a dead (and a retried) message means elsewhere.
+DEAD_REACTIONS: dict[str, outbox.DeadReaction] = {CREATE_KIND: sync_handlers.ticket_failed}
+RETRY_REACTIONS: dict[str, outbox.RetryReaction] = {CREATE_KIND: sync_handlers.ticket_retried}
 
 JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(
@@ -83,6 +105,13 @@ JOBS: tuple[ScheduledJob, ...] = (
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (
     loop_service.on_transition,  # a shipped fix starts its verification window
     sync_events.on_transition,  # reopens and confirmations reach the tickets
+)
+
+# Checked when a journey is applied: no active issue is left on a removed stage or with a removed owner.
+JOURNEY_GUARDS: tuple[journeys.ApplyGuard, ...] = (owners.check_owners,)
+
+EVIDENCE_REACTIONS: tuple[reactions.EvidenceReaction, ...] = (
+    loop_service.on_evidence,  # impact and priority follow the issue's items from the first one
 )
 
 
@@ -110,8 +139,10 @@ def start_process(settings: Settings, engine: Engine | None = None) -> Engine:
     settings.refuse_unsafe()
     assert models.metadata.tables
     configure_mappers()
-    reactions.install(TRANSITION_REACTIONS)
+    reactions.install(TRANSITION_REACTIONS, EVIDENCE_REACTIONS)
+    journeys.install_guards(JOURNEY_GUARDS)
     journeys.install_reactions(JOURNEY_REACTIONS)
+    outbox.install(RETRY_BUDGETS, DEAD_REACTIONS, RETRY_REACTIONS)
     if routing_vectors.process_encoder() is None:
         log.warning("grouping runs on TF-IDF only: %s", encoder_status()["reason"])
     return engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)

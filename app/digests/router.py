@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from html import escape
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +19,7 @@ from app.core.problems import PROBLEM_RESPONSES
 from app.digests import build as digests
 from app.digests.render import render
 from app.journey import service as journeys
+from app.loop import queries as loop_queries
 from app.scheduler.registry import scheduler_config
 
 router = APIRouter(prefix="/api/v1", tags=["loop"], responses=PROBLEM_RESPONSES)
@@ -38,4 +41,31 @@ def digest_preview(
     found = [a for a in found if kind is None or a.digest.kind == kind]
     if not found:
         raise NotFound("Nobody in the journey gets a digest at this address.")
-    return HTMLResponse(render(found[0].digest).html)
+    html = render(found[0].digest).html
+    return HTMLResponse(_with_bundles(html, session, found[0].person))
+
+
+def _with_bundles(html: str, session: Session, person: str) -> str:
+    """The preview also shows how this person's reminders of the last 7 days were bundled: one message
+    per day at most, and one escalation summary."""
+    now = utcnow()
+    bundles = loop_queries.reminder_bundles(
+        session, journeys.current(session), person, now - timedelta(days=7), now
+    )
+    label = {"escalations": "escalation summary", "reminders": "reminders"}
+    rows = "".join(
+        f"<tr><td>{b['day']:%a %d %b}</td><td>{label[b['kind']]}</td>"
+        f"<td>{escape(', '.join(f'EI-{i}' for i in b['issues']))}</td></tr>"
+        for b in bundles
+    )
+    section = (
+        '<section id="reminder-bundles" style="font-family:sans-serif;font-size:13px;margin:16px;">'
+        "<h3>Reminder messages in the last 7 days (one a day at most, everything due in one)</h3>"
+        + (
+            f"<table><tr><th>day</th><th>message</th><th>issues</th></tr>{rows}</table>"
+            if rows
+            else "<p>None.</p>"
+        )
+        + "</section>"
+    )
+    return html.replace("</body>", section + "</body>") if "</body>" in html else html + section

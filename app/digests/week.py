@@ -95,6 +95,7 @@ def _issue_rows(session: Session, stages: list[str]) -> list[Any]:
             i.moment,
             i.status,
             i.created_at,
+            i.first_seen,
             i.item_count,
             i.customer_count,
             i.impact,
@@ -135,7 +136,8 @@ def _add_issue_lines(snap: Snapshot, rows: list[Any], contributions: list[Any], 
             impact=max(0.0, r.impact_score if r.impact_score is not None else r.impact),
             status=r.status,
             opened=opened.astimezone(zone).date(),
-            age_days=max(0, (today - opened.astimezone(zone).date()).days),
+            # Age on the customer's clock: since the first item occurred (Seam's opening if none).
+            age_days=max(0, (today - as_utc(r.first_seen or r.created_at).astimezone(zone).date()).days),
             due=due.astimezone(zone).date(),
             overdue_days=-(-(now - due) // timedelta(days=1)) if late else 0,  # started days
             items=r.item_count,
@@ -201,8 +203,8 @@ def _trends(session: Session, stages: list[str], monday: date, zone: ZoneInfo) -
         rows = session.execute(
             select(c.stage, _normalised_sum(), func.count(c.score))
             .where(
-                c.received_at >= lo,
-                c.received_at < hi,
+                c.occurred_at >= lo,
+                c.occurred_at < hi,
                 c.score.is_not(None),
                 c.staff.is_(False),
                 c.scale.in_(list(SCALE_RANGES)),
@@ -227,16 +229,16 @@ def _verbatims(session: Session, start: datetime, end: datetime) -> dict[str, li
             order_by=(
                 case((c.score.is_(None), 1), else_=0),
                 c.score.asc(),
-                c.received_at.desc(),
+                c.occurred_at.desc(),
                 c.id.desc(),
             ),
         )
         .label("rank")
     )
     inner = (
-        select(c.stage, c.text, c.score, c.scale, c.persona, c.received_at, rank)
+        select(c.stage, c.text, c.score, c.scale, c.persona, c.occurred_at, rank)
         .where(
-            and_(c.received_at >= start, c.received_at < end, c.text.is_not(None), c.stage.is_not(None)),
+            and_(c.occurred_at >= start, c.occurred_at < end, c.text.is_not(None), c.stage.is_not(None)),
             c.staff.is_(False),
         )
         .subquery()
@@ -251,7 +253,7 @@ def _verbatims(session: Session, start: datetime, end: datetime) -> dict[str, li
                 score=r.score,
                 scale=r.scale,
                 persona=r.persona,
-                received=as_utc(r.received_at).date(),
+                received=as_utc(r.occurred_at).date(),
             )
         )
     return out

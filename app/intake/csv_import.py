@@ -16,6 +16,7 @@ from app.core.actor import Actor
 from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
 from app.journey import service as journeys
+from app.journey.schemas import Journey
 
 COLUMNS = (
     "source",
@@ -36,6 +37,28 @@ class ImportReport:
     created: int = 0
     duplicates: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Rows that landed, with what the journey did not know (an unknown touchpoint: placed by rules and
+    # the model, else triage; an unknown persona: the item lands without one, the value kept in its
+    # metadata as `unknown_persona`).
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _unknowns(
+    journey: Journey | None, line: int, item: FeedbackIn
+) -> tuple[FeedbackIn, list[tuple[int, str]]]:
+    if journey is None:
+        return item, []
+    out = []
+    if item.touchpoint is not None and journey.touchpoint(item.touchpoint) is None:
+        out.append(
+            (line, f"unknown touchpoint '{item.touchpoint}': placed by rules or the model, else triage")
+        )
+    if item.persona is not None and item.persona not in {p.key for p in journey.personas}:
+        out.append((line, f"unknown persona '{item.persona}': imported without a persona"))
+        item = item.model_copy(
+            update={"persona": None, "metadata": {**item.metadata, "unknown_persona": item.persona}}
+        )
+    return item, out
 
 
 def _row_to_obj(row: dict[str, str | None], default_source: str | None) -> dict[str, Any]:
@@ -84,6 +107,10 @@ def import_csv(
             return
         with Session(engine, expire_on_commit=False) as session:
             journey = journeys.current_or_none(session)
+            for n, (line, item) in enumerate(batch):
+                checked, warnings = _unknowns(journey, line, item)
+                batch[n] = (line, checked)
+                report.warnings.extend(warnings)
             for result in feedback.ingest(session, journey, batch, actor):
                 if result.status == "created":
                     report.created += 1

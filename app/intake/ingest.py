@@ -33,6 +33,16 @@ from app.routing import index as grouping_index
 from app.routing import model_store, placement, sentiment, trigger_count, vectors
 
 
+@dataclass(frozen=True)
+class PlacedApart:
+    """Where an item goes that is placed on a stage and moment and joins no issue, and why: `grouping`
+    becomes its `placement.grouping` (its `method` names the reason, e.g. `answer`)."""
+
+    stage: str
+    moment: str | None
+    grouping: dict[str, Any]
+
+
 @dataclass
 class _Row:
     index: int
@@ -44,6 +54,8 @@ class _Row:
     compliment: sentiment.Sentiment | None = None
     # The item's sentence vector (when the encoder runs), stored with it for the index to reuse.
     vector: Any = None
+    # The `placement.grouping` of an item placed apart (a compliment, an answer): it joins no issue.
+    apart: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,18 +100,35 @@ def ingest(
     actor: Actor,
     *,
     now: datetime | None = None,
+    placed_apart: dict[int, PlacedApart] | None = None,
 ) -> list[IngestResult]:
+    """`placed_apart` pins items (by their index) to a stage and moment outside every issue: the caller
+    knows where they belong and that they are no new evidence of a problem to group."""
     now = now or utcnow()
     rows, first_of = _dedupe_batch(items, actor, now)
-    predictor = _predictor(session, journey, [item for _, item in items])
+    pinned = placed_apart or {}
+    predictor = _predictor(session, journey, [item for index, item in items if index not in pinned])
     for r in rows:
-        if journey is not None:
+        if r.index in pinned:
+            where = pinned[r.index]
+            r.decision = placement.decide_manually(
+                facts(r.item), where.stage, where.moment, actor=actor.name, method=where.grouping["method"]
+            )
+            r.apart = dict(where.grouping)
+        elif journey is not None:
             r.decision, r.why = placement.route(facts(r.item), journey, predictor)
             r.compliment = _compliment(r)
+            if r.compliment is not None:
+                r.apart = {
+                    "method": "compliment",
+                    "basis": r.compliment.basis,
+                    "positive_terms": list(r.compliment.positive_terms),
+                }
     existing = queries.lookup(session, [r.key for r in rows])
     fresh = [r for r in rows if r.key not in existing]
-    grouper = _group(session, journey, fresh) if journey is not None and fresh else None
-    _resolve_issues(session, journey, fresh, actor)
+    grouped = [r for r in fresh if r.apart is None]
+    grouper = _group(session, journey, grouped) if journey is not None and grouped else None
+    _resolve_issues(session, journey, fresh, actor, now)
     inserted = store.insert_new(session, [r.values for r in fresh])
     lost = [r.key for r in fresh if r.key not in inserted]
     if lost:  # a concurrent request stored these first: report theirs
@@ -109,7 +138,7 @@ def ingest(
         if grouper.encoder is not None:
             made = {inserted[r.key]: r.vector for r in fresh if r.vector is not None and r.key in inserted}
             vectors.store(session, grouper.encoder.name, made)
-    results = _count(session, journey, fresh, inserted, actor)
+    results = _count(session, journey, fresh, inserted, actor, now)
     return _results(items, rows, results, existing, first_of)
 
 
@@ -134,7 +163,8 @@ def _dedupe_batch(
             "touchpoint": item.touchpoint,
             "customer_ref": item.customer_ref,
             "persona": item.persona,
-            "occurred_at": item.occurred_at or now,
+            # The customer's clock, never ahead of ours (a skewed source cannot date an item ahead).
+            "occurred_at": min(item.occurred_at, now) if item.occurred_at else now,
             "received_at": now,
             "extra": item.metadata,
             "created_by_key_id": actor.key_id,
@@ -232,7 +262,9 @@ def opening(journey: Journey, d: placement.Decision, text: str | None = None) ->
     )
 
 
-def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row], actor: Actor) -> None:
+def _resolve_issues(
+    session: Session, journey: Journey | None, fresh: list[_Row], actor: Actor, now: datetime
+) -> None:
     """Finds or opens each row's issue, in a fixed order so that concurrent batches queue rather than
     deadlock, then holds the issues' rows while items join them, so a merge cannot slip in between."""
     first: dict[tuple[str, str], _Row] = {}
@@ -245,23 +277,19 @@ def _resolve_issues(session: Session, journey: Journey | None, fresh: list[_Row]
             placement=placement_json(d, r.why),
             issue_id=None,
         )
-        if r.compliment is not None:
-            r.values["placement"]["grouping"] = {
-                "method": "compliment",
-                "basis": r.compliment.basis,
-                "positive_terms": list(r.compliment.positive_terms),
-            }
+        if r.apart is not None:
+            r.values["placement"]["grouping"] = r.apart
         elif d is not None:
             first.setdefault((d.stage, d.fingerprint), r)
     ids: dict[tuple[str, str], int] = {}
     for key, r in sorted(first.items()):
         assert journey is not None and r.decision is not None
         ids[key] = issues.resolve_issue(
-            session, journey, opening(journey, r.decision, r.values["text"]), actor
+            session, journey, opening(journey, r.decision, r.values["text"]), actor, at=now
         )
     issues.lock(session, ids.values())
     for r in fresh:
-        if r.decision is not None and r.compliment is None:
+        if r.decision is not None and r.apart is None:
             r.values["issue_id"] = ids[(r.decision.stage, r.decision.fingerprint)]
 
 
@@ -271,6 +299,7 @@ def _count(
     fresh: list[_Row],
     inserted: dict[tuple[str, str], int],
     actor: Actor,
+    now: datetime,
 ) -> dict[int, IngestResult]:
     """Each issue's counters once for the batch; a fired trigger is an event on its issue; emerging
     groups that now hold enough evidence become issues."""
@@ -298,7 +327,7 @@ def _count(
         results[r.index] = IngestResult(
             index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
         )
-    issues.apply_deltas(session, deltas)
+    issues.apply_deltas(session, deltas, at=now)
     if journey is not None and deltas:
         urgent = {
             r.values["issue_id"]

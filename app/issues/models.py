@@ -32,6 +32,9 @@ class ExperienceIssue(SQLModel, table=True):
     customer_count: int = 0
     detractor_count: int = 0
     impact: float = 0.0
+    # Customers' answers to "did this fix it for you?" after a confirmation (app.loop.customers).
+    answers_yes: int = 0
+    answers_no: int = 0
     first_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
     merged_into_id: int | None = Field(default=None, foreign_key="experience_issues.id")

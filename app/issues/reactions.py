@@ -1,5 +1,6 @@
 """What happens elsewhere when an issue moves (a shipped fix starts its verification; a reopen or a
-confirmation reaches the tickets). The reactions are listed in the composition root (`app.wiring`),
+confirmation reaches the tickets), and when its evidence changes (items joined or left it: its impact
+and priority are assessed again). The reactions are listed in the composition root (`app.wiring`),
 which installs them once when a process starts; a process that moved an issue without them would
 silently skip that work, so moving one before then is an error."""
 
@@ -25,12 +26,21 @@ class Transition:
 
 
 Reaction = Callable[[Session, ExperienceIssue, Transition], None]
+# (session, ids of the issues whose items changed, the clock of the change), in the change's transaction.
+EvidenceReaction = Callable[[Session, Sequence[int], datetime], None]
 _installed: tuple[Reaction, ...] | None = None
+_evidence: tuple[EvidenceReaction, ...] = ()
 
 
-def install(reactions: Sequence[Reaction]) -> None:
-    global _installed
+def install(reactions: Sequence[Reaction], evidence: Sequence[EvidenceReaction] = ()) -> None:
+    global _installed, _evidence
     _installed = tuple(reactions)
+    _evidence = tuple(evidence)
+
+
+def evidence_changed(session: Session, issue_ids: Sequence[int], at: datetime) -> None:
+    for react in _evidence:
+        react(session, issue_ids, at)
 
 
 def installed() -> tuple[Reaction, ...]:

@@ -35,7 +35,9 @@ class IssueOut(BaseModel):
     item_count: int
     customer_count: int
     detractor_count: int
-    impact: float
+    impact: float = Field(description="The issue's one impact score (README, 'Impact and priority').")
+    answers_yes: int = Field(description="Customers who answered that the confirmed fix worked for them.")
+    answers_no: int = Field(description="Customers who answered that it did not (a regression signal).")
     first_seen: datetime | None
     last_seen: datetime | None
     merged_into_id: int | None

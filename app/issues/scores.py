@@ -16,8 +16,3 @@ def is_promoter(score: float | None, scale: str | None) -> bool:
     if score is None or scale not in THRESHOLDS:
         return False
     return score >= THRESHOLDS[scale][1]
-
-
-def impact(items: int, customers: int, detractors: int) -> float:
-    """Provisional impact: breadth of customers weighs more than repeat volume, detractors most."""
-    return float(items + 2 * customers + 3 * detractors)

@@ -19,7 +19,7 @@ from app.feedback import store
 from app.feedback.models import FeedbackItem
 from app.issues import lifecycle, reactions
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
-from app.issues.scores import impact, is_detractor
+from app.issues.scores import is_detractor
 from app.journey.schemas import Journey
 
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
@@ -83,8 +83,10 @@ def _title(journey: Journey, o: Opening) -> str:
     return ": ".join(parts)[:300]
 
 
-def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) -> int:
-    """The active issue for this stage and fingerprint, opened now if there is none.
+def resolve_issue(
+    session: Session, journey: Journey, o: Opening, actor: Actor, *, at: datetime | None = None
+) -> int:
+    """The active issue for this stage and fingerprint, opened now (or `at`) if there is none.
 
     Concurrent first items race on the (stage, open_fingerprint) unique key, so exactly one issue opens.
     """
@@ -97,7 +99,7 @@ def resolve_issue(session: Session, journey: Journey, o: Opening, actor: Actor) 
     stage = journey.stage(o.stage)
     if stage is None:
         raise InvalidInput(f"Unknown stage '{o.stage}'.", errors=[field_error("stage", "not in the journey")])
-    now = utcnow()
+    now = at or utcnow()
     values = {
         "title": _title(journey, o),
         "stage": o.stage,
@@ -159,9 +161,10 @@ def lock(session: Session, issue_ids: Iterable[int]) -> None:
     lock_rows(session, ISSUES, list(issue_ids))
 
 
-def apply_deltas(session: Session, deltas: dict[int, Delta]) -> None:
-    """Adds new items to issue counters. Call with the issues locked (see `lock`)."""
-    now = utcnow()
+def apply_deltas(session: Session, deltas: dict[int, Delta], *, at: datetime | None = None) -> None:
+    """Adds new items to issue counters. Call with the issues locked (see `lock`). The evidence
+    reactions (impact and priority) then run in the same transaction, at `at`."""
+    now = at or utcnow()
     for issue_id in sorted(deltas):
         d = deltas[issue_id]
         new_customers = 0
@@ -189,9 +192,6 @@ def apply_deltas(session: Session, deltas: dict[int, Delta]) -> None:
                 item_count=c.item_count + d.items,
                 customer_count=c.customer_count + new_customers,
                 detractor_count=c.detractor_count + d.detractors,
-                impact=(c.item_count + d.items)
-                + 2 * (c.customer_count + new_customers)
-                + 3 * (c.detractor_count + d.detractors),
                 first_seen=case(
                     (c.first_seen.is_(None) | (c.first_seen > d.first), d.first), else_=c.first_seen
                 ),
@@ -199,10 +199,13 @@ def apply_deltas(session: Session, deltas: dict[int, Delta]) -> None:
                 updated_at=now,
             )
         )
+    if deltas:
+        reactions.evidence_changed(session, sorted(deltas), now)
 
 
-def recompute(session: Session, issue_id: int) -> None:
-    """Counts from the items themselves: used after merges and moves, where increments can't be trusted."""
+def recompute(session: Session, issue_id: int, *, at: datetime | None = None) -> None:
+    """Counts from the items themselves: used after merges and moves, where increments can't be trusted.
+    The evidence reactions then weigh the issue again."""
     fi = FeedbackItem.__table__.c  # type: ignore[attr-defined]
     session.execute(delete(CUSTOMERS).where(CUSTOMERS.c.issue_id == issue_id))
     customers = (
@@ -228,12 +231,12 @@ def recompute(session: Session, issue_id: int) -> None:
             item_count=items,
             customer_count=n_customers,
             detractor_count=detractors,
-            impact=impact(items, n_customers, detractors),
             first_seen=min(times) if times else None,
             last_seen=max(times) if times else None,
             updated_at=utcnow(),
         )
     )
+    reactions.evidence_changed(session, [issue_id], at or utcnow())
 
 
 def get(session: Session, issue_id: int) -> ExperienceIssue:

@@ -167,6 +167,12 @@ class VerificationRules(_Strict):
     max_score_drop: float = Field(
         default=0.05, ge=0, le=1, description="allowed drop of the mean score, as a share of the scale"
     )
+    reopen_after_no: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="customers answering 'no, still a problem' after a confirmation that reopen the issue",
+    )
 
 
 class AccountabilityPolicy(_Strict):

@@ -72,13 +72,46 @@ def teaching(journey: Journey) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Checks a new journey against what lives under the old one (open issues and their owners), inside the
+# apply's transaction: refuses (InvalidInput) or moves things as `reassign` says. The composition root
+# installs them (app.issues' owner check), as it does the transition reactions.
+ApplyGuard = Callable[[Session, Journey, dict[str, str], str], None]
+_guards: tuple[ApplyGuard, ...] = ()
+
+
+def install_guards(guards: Sequence[ApplyGuard]) -> None:
+    global _guards
+    _guards = tuple(guards)
+
+
+def _reassign(data: dict[str, Any]) -> dict[str, str]:
+    """`reassign: {old: new}` (stage to stage, or person to person) instructs this apply only; it is
+    not part of the journey, so it is taken out before the journey is validated and stored."""
+    raw = data.pop("reassign", None)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in raw.items()
+    ):
+        raise InvalidInput(
+            "reassign must map old stage (or person) keys to new ones.",
+            errors=[field_error("reassign", "expected a mapping of names to names, e.g. {pay: billing}")],
+        )
+    return dict(raw)
+
+
 def apply(
     session: Session, data: dict[str, Any], *, actor: str, source_text: str | None = None
 ) -> JourneyVersion:
-    """Stores a valid journey as the next version, and runs the installed reactions (a changed
+    """Stores a valid journey as the next version: the installed guards check it against what lives
+    under the old one (refusing, or moving issues as `reassign` says), then the reactions run (a changed
     journey's examples retrain the router)."""
+    data = dict(data)
+    moves = _reassign(data)
     journey = validate(data)
     previous = current_or_none(session)
+    for guard in _guards:
+        guard(session, journey, moves, actor)
     current = session.execute(select(func.max(JourneyVersion.version))).scalar_one_or_none() or 0
     row = JourneyVersion(
         version=current + 1,

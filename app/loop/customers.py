@@ -1,9 +1,16 @@
 """Tell the customers: when an issue is confirmed, each contactable customer whose feedback was grouped
 into it hears once (one row per customer and issue, so a reopen and a second confirmation do not repeat
 it, and a customer behind several items or several addresses hears once). The email comes from the
-stage's template (`templates/notice_<stage>.*.j2`, else `notice.*.j2`) and carries a signed one-click
-"did this fix it for you?" link; the answer comes back through the one ingest path as feedback at the
-issue's moment (CSAT 5 for yes, 1 for no).
+stage's template (`templates/notice_<stage>.*.j2`, else `notice.*.j2`), says how the fix was judged
+("confirmed by its owner" when confirmed before the evidence held, "checked against new feedback for N
+days" when it held), and carries a signed one-click "did this fix it for you?" link.
+
+The answer belongs to the issue it answers. It comes back through the one ingest path as feedback
+placed on the issue's stage and moment that joins no issue (`placement.grouping.method = "answer"`,
+with `answers_issue`), CSAT 5 for yes and 1 for no; the issue counts it (`answers_yes`/`answers_no`)
+and an event records it. Each "no" is a regression signal: once the journey's
+`accountability.verification.reopen_after_no` customers have said no since the issue was last confirmed,
+it is reopened with their answers as the evidence.
 
 Feedback that came from a Zendesk ticket (source `zendesk`, external id `ticket:N` or `csat:N`) is answered
 on the ticket instead, as a public comment through the enabled Zendesk integration (app.sync's), when
@@ -19,11 +26,11 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import func, select, update
+from sqlmodel import Session, col
 
 from app.connections.models import Integration
 from app.core.actor import SYSTEM_ACTOR, Actor
@@ -33,13 +40,14 @@ from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
 from app.issues import service as issues
-from app.issues.models import ExperienceIssue
+from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.schemas import Journey
 from app.loop.models import CustomerNotice
 from app.notify import messages, templates
 from app.outbox import service as outbox
 
 NOTICES = CustomerNotice.__table__  # type: ignore[attr-defined]
+ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 FOLLOWUP_SOURCE = "seam-followup"
 ZENDESK_KIND = "loop.zendesk_comment"
@@ -110,10 +118,25 @@ def _channels(session: Session, issue_id: int) -> dict[str, tuple[str, str]]:
     return out
 
 
+def how_checked(early: bool, checked_for: timedelta) -> str:
+    """What the notice says about the evidence: only what is true."""
+    if early:
+        return "The fix was confirmed by its owner."
+    days = max(1, round(checked_for.total_seconds() / 86400))
+    return f"We checked it against new feedback for {days} day{'s' if days != 1 else ''}."
+
+
 def notify(
-    session: Session, journey: Journey, issue: ExperienceIssue, now: datetime, settings: Settings
+    session: Session,
+    journey: Journey,
+    issue: ExperienceIssue,
+    now: datetime,
+    settings: Settings,
+    *,
+    checked: str = "The fix was confirmed by its owner.",
 ) -> int:
-    """Queue one notice per reachable customer of the confirmed issue. Returns how many are new."""
+    """Queue one notice per reachable customer of the confirmed issue. Returns how many are new.
+    `checked` is the sentence on how the fix was judged (`how_checked`)."""
     assert issue.id is not None
     stage = journey.stage(issue.stage)
     moment = journey.moment(issue.stage, issue.moment) if issue.moment else None
@@ -138,6 +161,7 @@ def notify(
             {
                 "moment": (moment.name if moment else (stage.name if stage else issue.title)).lower(),
                 "stage": journey.name,
+                "checked": checked,
                 "yes_link": f"{base}/feedback/fixed/{token}?answer=yes",
                 "no_link": f"{base}/feedback/fixed/{token}?answer=no",
             },
@@ -175,17 +199,21 @@ def _touchpoint(journey: Journey, stage: str, moment: str | None) -> str | None:
 def answer(
     session: Session, journey: Journey | None, notice_id: int, yes: bool, now: datetime
 ) -> CustomerNotice | None:
-    """Record the customer's answer (the first one counts) and ingest it as feedback at the issue's
-    moment. None when there is no such notice."""
+    """Record the customer's answer (the first one counts) as evidence on the issue it answers; a "no"
+    may reopen it (`reopen_after_no`). None when there is no such notice."""
     notice = session.get(CustomerNotice, notice_id, with_for_update=True)
     if notice is None:
         return None
     if notice.answer is not None:
         return notice
+    issues.lock(session, [notice.issue_id])
     issue = issues.get(session, notice.issue_id)
+    session.refresh(issue)
+    assert issue.id is not None
     notice.answer = "yes" if yes else "no"
     notice.answered_at = now
     session.add(notice)
+    session.flush()
     item = FeedbackIn(
         source=FOLLOWUP_SOURCE,
         external_id=f"notice-{notice_id}",
@@ -198,13 +226,62 @@ def answer(
         occurred_at=now,
         metadata={"followup_issue": issue.id, "answer": notice.answer},
     )
-    feedback.ingest(session, journey, [(0, item)], Actor("customer"), now=now)
+    where = feedback.PlacedApart(
+        stage=issue.stage,
+        moment=issue.moment,
+        grouping={"method": "answer", "answers_issue": issue.id, "answer": notice.answer},
+    )
+    (result,) = feedback.ingest(
+        session, journey, [(0, item)], Actor("customer"), now=now, placed_apart={0: where}
+    )
+    c = ISSUES.c
+    counter = c.answers_yes if yes else c.answers_no
+    session.execute(update(ISSUES).where(c.id == issue.id).values({counter: counter + 1}))
     issues.record_event(
         session,
-        notice.issue_id,
+        issue.id,
         "customer_answer",
         Actor("customer"),
-        after={"answer": notice.answer, "notice": notice_id},
+        after={"answer": notice.answer, "notice": notice_id, "item_id": result.id},
         at=now,
     )
+    if not yes and journey is not None:
+        _reopen_on_no(session, journey, issue, now)
     return notice
+
+
+def _reopen_on_no(session: Session, journey: Journey, issue: ExperienceIssue, now: datetime) -> None:
+    """Reopens a confirmed (or shipped) fix once enough customers said no since it was last confirmed."""
+    assert issue.id is not None
+    if issue.status not in ("confirmed", "fix_shipped"):
+        return  # already back in people's hands: the "no" stays on it as evidence
+    needed = journey.accountability.verification.reopen_after_no
+    since = _last_confirmed_at(session, issue.id)
+    c = NOTICES.c
+    stmt = select(func.count()).where(c.issue_id == issue.id, c.answer == "no")
+    if since is not None:
+        stmt = stmt.where(c.answered_at >= since)
+    noes = int(session.execute(stmt).scalar_one())
+    if noes < needed:
+        return
+    reason = (
+        f"{noes} customer{'s' if noes != 1 else ''} answered that the fix did not work for them "
+        f"(the journey reopens at {needed})"
+    )
+    issues.record_event(
+        session,
+        issue.id,
+        "verification",
+        SYSTEM_ACTOR,
+        reason=reason,
+        after={"outcome": "regressed", "customer_no": noes, "reopen_after_no": needed},
+        at=now,
+    )
+    issues.transition(session, issue.id, "reopened", reason, SYSTEM_ACTOR, at=now)
+
+
+def _last_confirmed_at(session: Session, issue_id: int) -> datetime | None:
+    e = IssueEvent
+    stmt = select(func.max(col(e.at))).where(col(e.issue_id) == issue_id, col(e.kind) == "confirmation")
+    found: datetime | None = session.execute(stmt).scalar_one_or_none()
+    return found

@@ -45,24 +45,24 @@ def evidence(
     since = shipped - span
     c = ITEMS.c
     rows = session.execute(
-        select(c.id, c.received_at).where(
-            c.issue_id == issue.id, c.received_at >= since, c.received_at < now, c.staff.is_(False)
+        select(c.id, c.occurred_at).where(
+            c.issue_id == issue.id, c.occurred_at >= since, c.occurred_at < now, c.staff.is_(False)
         )
     )
-    items = [IssueItem(id=r.id, received_at=r.received_at) for r in rows]
+    items = [IssueItem(id=r.id, occurred_at=r.occurred_at) for r in rows]
     moment_scores: list[MomentScore] = []
     if issue.moment is not None:
         scored = session.execute(
-            select(c.received_at, c.score, c.scale).where(
+            select(c.occurred_at, c.score, c.scale).where(
                 c.stage == issue.stage,
                 c.moment == issue.moment,
                 c.score.is_not(None),
-                c.received_at >= since,
-                c.received_at < now,
+                c.occurred_at >= since,
+                c.occurred_at < now,
                 c.staff.is_(False),
             )
         )
-        moment_scores = [MomentScore(received_at=r.received_at, score=r.score, scale=r.scale) for r in scored]
+        moment_scores = [MomentScore(occurred_at=r.occurred_at, score=r.score, scale=r.scale) for r in scored]
     return verify(
         shipped_at=shipped,
         priority=_priority(state.priority),
@@ -178,7 +178,8 @@ def confirm(
         at=now,
     )
     move(session, issue_id, "confirmed", recorded[:2000], actor, now)
-    customers.notify(session, journey, issue, now, settings)
+    checked = customers.how_checked(early, result.window_end - result.window_start)
+    customers.notify(session, journey, issue, now, settings, checked=checked)
     return issue
 
 

@@ -3,8 +3,8 @@
 score = (items * per_item + customers * per_customer) * (1 + detractor_boost * detractor_share)
         * moment_weight * persona_weight
 
-over the items received in the policy's recent window. Priority follows the score through the policy's
-thresholds, the due date follows the priority's SLA.
+over the customers' items that occurred in the policy's recent window (`occurred_at`). Priority follows
+the score through the policy's thresholds, the due date follows the priority's SLA.
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ dedupe keys (reminder slot and person, digest week and recipient) make a second 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.clock import as_utc
 from app.core.settings import Settings
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
@@ -21,9 +24,11 @@ from app.loop.models import ReminderSent
 from app.loop.reminders import (
     REMINDING,
     Acknowledgement,
+    BundleKind,
     ReminderState,
     SentReminder,
     Snooze,
+    bundle_kind,
     chain_for,
     due_reminders,
 )
@@ -60,7 +65,7 @@ def sweep_reminders(
     for r in session.execute(select(ReminderSent).where(col(ReminderSent.issue_id).in_(ids))).scalars():
         sent_rows[r.issue_id].append(SentReminder(slot=r.slot, person=r.person, level=r.level, at=r.at))
     policy = journey.accountability
-    count = 0
+    due: list[notify.Due] = []
     for issue in active:
         assert issue.id is not None
         st = known[issue.id]
@@ -79,9 +84,45 @@ def sweep_reminders(
             ],
         )
         chain = chain_for(journey, issue.stage, teams.get(issue.id, []))
-        for reminder in due_reminders(state, chain, policy, now):
-            count += int(notify.send_reminder(session, journey, issue, st, reminder, now, settings))
+        due.extend(notify.Due(issue, st, r) for r in due_reminders(state, chain, policy, now))
+    return _send_bundles(session, journey, due, now, settings)
+
+
+def _send_bundles(
+    session: Session, journey: Journey, due: list[notify.Due], now: datetime, settings: Settings
+) -> int:
+    """One message per person and kind for everything due for them, unless one went out on their
+    current day already: then it all waits for tomorrow's (where only each issue's latest slot counts)."""
+    groups: dict[tuple[str, BundleKind], list[notify.Due]] = defaultdict(list)
+    for d in due:
+        groups[(d.reminder.person, bundle_kind(d.reminder.role))].append(d)
+    if not groups:
+        return 0
+    sent_today = _bundles_sent(session, journey, sorted({p for p, _ in groups}), now)
+    count = 0
+    for (person, kind), items in sorted(groups.items(), key=lambda g: (g[0][1] == "escalations", g[0][0])):
+        day = items[0].reminder.local_day(now)
+        if (person, kind, day) in sent_today:
+            continue
+        count += notify.send_bundle(session, journey, kind, day, items, now, settings)
     return count
+
+
+def _bundles_sent(
+    session: Session, journey: Journey, people: list[str], now: datetime
+) -> set[tuple[str, BundleKind, date]]:
+    """(person, kind, their local day) of the reminders recorded in the last two days."""
+    c = ReminderSent.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(c.person, c.role, c.at).where(
+            c.person.in_(people), c.at >= now - timedelta(days=2), c.at <= now
+        )
+    )
+    zones = {p.id: ZoneInfo(p.timezone) for p in journey.people}
+    return {
+        (r.person, bundle_kind(r.role), as_utc(r.at).astimezone(zones.get(r.person, UTC)).date())
+        for r in rows
+    }
 
 
 def check_fixes(session: Session, journey: Journey, now: datetime, settings: Settings) -> dict[str, int]:

@@ -1,9 +1,11 @@
-"""Who is told what, inside the caller's transaction: reminders (with their record and event) and the
-owner's "please confirm". Writes rows and outbox messages only; the worker sends."""
+"""Who is told what, inside the caller's transaction: reminders (with their record and event, bundled
+into one message per person and day) and the owner's "please confirm". Writes rows and outbox messages
+only; the worker sends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
@@ -14,7 +16,7 @@ from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.journey.schemas import Journey
 from app.loop.models import IssueAccountability, ReminderSent
-from app.loop.reminders import DueReminder
+from app.loop.reminders import BundleKind, DueReminder
 from app.loop.verification import Verification
 from app.notify import messages, templates
 from app.people.service import action_links
@@ -37,48 +39,67 @@ def _why(r: DueReminder) -> str:
     return f"This experience issue is overdue by {days} day{'s' if days != 1 else ''}."
 
 
-def send_reminder(
+@dataclass(frozen=True)
+class Due:
+    """One reminder due for one person, with the issue it is about."""
+
+    issue: ExperienceIssue
+    state: IssueAccountability
+    reminder: DueReminder
+
+
+def bundle_key(kind: BundleKind, person: str, day: date) -> str:
+    return f"{kind}:{person}:{day.isoformat()}"
+
+
+def send_bundle(
     session: Session,
     journey: Journey,
-    issue: ExperienceIssue,
-    state: IssueAccountability,
-    r: DueReminder,
+    kind: BundleKind,
+    day: date,
+    due: list[Due],
     now: datetime,
     settings: Settings,
-) -> bool:
-    """Record the reminder (unique per slot and person) and queue its email; False if already sent."""
-    assert issue.id is not None
-    key = r.dedupe_key(issue.id)
-    if not _record_sent(session, issue.id, r, key, now):
-        return False
+) -> int:
+    """Record each reminder (unique per slot and person) with its event, and queue one message to the
+    person for all of them (unique per person, kind and their day). Returns how many it carries."""
+    fresh = [d for d in due if d.issue.id is not None and _record_sent(session, d.issue.id, d.reminder, now)]
+    if not fresh:
+        return 0
+    for d in fresh:
+        r = d.reminder
+        assert d.issue.id is not None
+        issues.record_event(
+            session,
+            d.issue.id,
+            "reminder",
+            SYSTEM_ACTOR,
+            after={
+                "person": r.person,
+                "role": r.role,
+                "team": r.team,
+                "level": r.level,
+                "slot": r.slot.isoformat(),
+                "kind": r.kind,
+                "bundle": bundle_key(kind, r.person, day),
+            },
+            at=now,
+        )
+    first = fresh[0].reminder
     people = {p.id: p for p in journey.people}
     messages.queue(
         session,
-        key,
-        to_email=r.email,
-        to_name=people[r.person].name if r.person in people else "",
-        rendered=_reminder_email(journey, issue, state, r, now, settings),
+        bundle_key(kind, first.person, day),
+        to_email=first.email,
+        to_name=people[first.person].name if first.person in people else "",
+        rendered=_bundle_email(journey, kind, fresh, now, settings),
     )
-    issues.record_event(
-        session,
-        issue.id,
-        "reminder",
-        SYSTEM_ACTOR,
-        after={
-            "person": r.person,
-            "role": r.role,
-            "team": r.team,
-            "level": r.level,
-            "slot": r.slot.isoformat(),
-            "kind": r.kind,
-        },
-        at=now,
-    )
-    return True
+    return len(fresh)
 
 
-def _record_sent(session: Session, issue_id: int, r: DueReminder, key: str, now: datetime) -> bool:
+def _record_sent(session: Session, issue_id: int, r: DueReminder, now: datetime) -> bool:
     """Insert-or-skip on the dedupe key, so a concurrent or repeated sweep sends each reminder once."""
+    key = r.dedupe_key(issue_id)
     stmt = (
         insert_ignore(session, SENT, ["dedupe_key"])
         .values(
@@ -95,36 +116,51 @@ def _record_sent(session: Session, issue_id: int, r: DueReminder, key: str, now:
     return session.execute(stmt).first() is not None
 
 
-def _reminder_email(
-    journey: Journey,
-    issue: ExperienceIssue,
-    state: IssueAccountability,
-    r: DueReminder,
-    now: datetime,
-    settings: Settings,
+def _bundle_email(
+    journey: Journey, kind: BundleKind, due: list[Due], now: datetime, settings: Settings
 ) -> messages.Rendered:
-    assert issue.id is not None
+    """One message for everything due for one person: most urgent first."""
     people = {p.id: p for p in journey.people}
-    stage = journey.stage(issue.stage)
-    subject = f"[Seam] {state.priority.upper()} EI-{issue.id} {issue.title}: " + (
-        "overdue" if r.kind == "overdue" else "due"
-    )
+    person = due[0].reminder.person
+    ordered = sorted(due, key=lambda d: (d.state.priority, d.state.due_at, d.issue.id or 0))
+    lines = []
+    for d in ordered:
+        issue, state, r = d.issue, d.state, d.reminder
+        assert issue.id is not None
+        stage = journey.stage(issue.stage)
+        lines.append(
+            {
+                "issue": issue,
+                "why": _why(r),
+                "overdue": r.kind == "overdue",
+                "stage": stage.name if stage else issue.stage,
+                "priority": state.priority,
+                "impact": f"{issue.impact:g}",
+                "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "link": issue_url(settings.public_url, issue.id),
+                # Signed for this person, issue and action; each opens a page whose button acts.
+                **action_links(
+                    settings.secret_key.get_secret_value(), settings.public_url, person, issue.id, now
+                ),
+            }
+        )
+    overdue = sum(1 for line in lines if line["overdue"])
+    if len(ordered) == 1:
+        one = ordered[0]
+        subject = f"[Seam] {one.state.priority.upper()} EI-{one.issue.id} {one.issue.title}: " + (
+            "overdue" if one.reminder.kind == "overdue" else "due"
+        )
+    elif kind == "escalations":
+        subject = f"[Seam] Escalation summary: {len(lines)} issues nobody acknowledged ({overdue} overdue)"
+    else:
+        subject = f"[Seam] {len(lines)} experience issues need you ({overdue} overdue)"
     return templates.render(
         "reminder",
         subject,
         {
-            "name": people[r.person].name if r.person in people else r.person,
-            "why": _why(r),
-            "issue": issue,
-            "stage": stage.name if stage else issue.stage,
-            "priority": state.priority,
-            "impact": f"{state.impact_score:g}",
-            "due": state.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "link": issue_url(settings.public_url, issue.id),
-            # Signed for this person, issue and action; each opens a page whose button acts.
-            **action_links(
-                settings.secret_key.get_secret_value(), settings.public_url, r.person, issue.id, now
-            ),
+            "name": people[person].name if person in people else person,
+            "escalation": kind == "escalations",
+            "items": lines,
         },
     )
 

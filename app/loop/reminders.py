@@ -13,6 +13,11 @@ Acknowledging an issue resets that count, settles every slot up to the acknowled
 remaining before-due slots (the owner has it in hand; only the due date and overdue reminders follow).
 A snooze silences everything until its end; slots that fall inside it are skipped, not sent late.
 Nothing is sent once the issue is confirmed or declined, nor while its fix is under verification.
+
+Bundling (app.loop.jobs): what is due for one person is sent as one message, at most one a day in
+their own time zone (`bundle_kind` separates a person's reminders from the escalations that reach them:
+a CX lead gets at most one reminder message and one escalation summary a day). A slot that comes due
+after that day's message went waits for the next day's, where only its latest slot counts.
 """
 
 from __future__ import annotations
@@ -101,6 +106,7 @@ class Slot(_Frozen):
 class DueReminder(_Frozen):
     person: str
     email: str
+    timezone: str = "UTC"
     role: Role
     team: str | None
     slot: datetime
@@ -113,8 +119,19 @@ class DueReminder(_Frozen):
     def escalation(self) -> bool:
         return self.role in ("sponsor", "cx_lead")
 
+    def local_day(self, at: datetime) -> date:
+        """The recipient's own calendar day at `at`: what 'one message a day' counts in."""
+        return at.astimezone(ZoneInfo(self.timezone)).date()
+
     def dedupe_key(self, issue_id: int | str) -> str:
         return f"reminder:{issue_id}:{self.slot.astimezone(UTC):%Y%m%dT%H%M%SZ}:{self.person}"
+
+
+BundleKind = Literal["reminders", "escalations"]
+
+
+def bundle_kind(role: str) -> BundleKind:
+    return "escalations" if role in ("sponsor", "cx_lead") else "reminders"
 
 
 # --- time ---------------------------------------------------------------------------------------
@@ -216,12 +233,15 @@ def due_reminders(
         if r.person in already:
             continue
         deliver_at = out_of_quiet_hours(slot.at, r.timezone, policy.quiet_hours)
-        if deliver_at > now:
+        # Nor sent late into a quiet night: a reminder held back (by a day's message gone already)
+        # waits for the recipient's morning.
+        if deliver_at > now or out_of_quiet_hours(now, r.timezone, policy.quiet_hours) > now:
             continue
         out.append(
             DueReminder(
                 person=r.person,
                 email=r.email,
+                timezone=r.timezone,
                 role=r.role,
                 team=r.team,
                 slot=slot.at,

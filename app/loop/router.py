@@ -53,6 +53,8 @@ class AccountabilityOut(BaseModel):
     verification_outcome: str | None
     verification_reason: str | None
     confirm_requested_at: datetime | None
+    answers_yes: int = Field(description="customers who said the confirmed fix worked for them")
+    answers_no: int = Field(description="customers who said it did not; enough of them reopen the issue")
 
 
 @router.get("/issues/{issue_id}/accountability", response_model=AccountabilityOut)

@@ -2,7 +2,9 @@
 function takes `now`.
 
 - `reassess`: impact, priority and due date from the issue's recent items (priority only ever rises
-  automatically; a rise is an event).
+  automatically; a rise is an event). It writes the issue's one impact number (`experience_issues.impact`,
+  mirrored in `issue_accountability.impact_score`), and runs whenever the issue's evidence changes
+  (`on_evidence`, in that transaction) as well as in the reminder sweep.
 - `acknowledge` / `snooze`: pause the reminder cadence (app.loop.reminders reads them back).
 - `move` / `mark_shipped`: a shipped fix starts its verification window; app.loop.fixes judges it
   (`check_verification`) and takes the owner's confirmation (`confirm`).
@@ -15,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from app.core.actor import SYSTEM_ACTOR, Actor
@@ -26,13 +29,18 @@ from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.issues.reactions import Transition
 from app.issues.scores import THRESHOLDS
+from app.journey import service as journeys
 from app.journey.accountability import Priority
 from app.journey.schemas import Journey
 from app.loop import impact
 from app.loop.models import IssueAccountability, LoopAction
 from app.loop.reminders import REMINDING
+from app.outbox import service as outbox
 
 ACCOUNTABILITY = IssueAccountability.__table__  # type: ignore[attr-defined]
+# Announced when an issue's priority or due date changed; the composition root has the tickets follow.
+ASSESSED_KIND = "loop.assessed"
+ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 MAX_SNOOZE_DAYS = 90
 
@@ -56,7 +64,8 @@ def impact_inputs(
     if not ids:
         return {}
     c = ITEMS.c
-    window = (c.issue_id.in_(ids)) & (c.received_at >= start) & (c.received_at < end) & (c.staff.is_(False))
+    # The customer's clock: an imported backlog weighs by when it happened, not when it arrived.
+    window = (c.issue_id.in_(ids)) & (c.occurred_at >= start) & (c.occurred_at < end) & (c.staff.is_(False))
     counts: dict[int, Any] = {
         r.issue_id: r
         for r in session.execute(
@@ -119,6 +128,7 @@ def reassess(
             now=now,
             policy=policy,
         )
+        _store_impact(session, issue, result.score)
         if state is None:
             # Insert-or-skip: a concurrent sweep may have created it first; then it is read back.
             session.execute(
@@ -149,10 +159,35 @@ def reassess(
                 after={"priority": result.priority, "due_at": result.due.isoformat(), "impact": result.score},
                 at=now,
             )
+            outbox.enqueue(
+                session,
+                ASSESSED_KIND,
+                f"assessed:{issue.id}:{result.priority}:{result.due:%Y%m%dT%H%M%S}",
+                {"issue_id": issue.id},
+            )
         state.updated_at = now
         session.add(state)
     session.flush()
     return known
+
+
+def _store_impact(session: Session, issue: ExperienceIssue, score: float) -> None:
+    """The issue's one impact number, on the issue row (what lists sort by) and in memory."""
+    if issue.impact != score:
+        session.execute(update(ISSUES).where(ISSUES.c.id == issue.id).values(impact=score))
+        set_committed_value(issue, "impact", score)
+
+
+def on_evidence(session: Session, issue_ids: Sequence[int], at: datetime) -> None:
+    """Items joined or left these issues: weigh them again now, in the same transaction, so the impact
+    and priority shown are never those of the last sweep."""
+    journey = journeys.current_or_none(session)
+    if journey is None or not issue_ids:
+        return
+    stmt = select(ExperienceIssue).where(col(ExperienceIssue.id).in_(sorted(set(issue_ids))))
+    found = [i for i in session.execute(stmt).scalars() if journey.stage(i.stage) is not None]
+    if found:
+        reassess(session, journey, found, at)
 
 
 def _priority(value: str) -> Priority:

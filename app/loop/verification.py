@@ -1,5 +1,7 @@
 """Did the fix hold? Pure: compares the verification window so far with the same length of time before
-the fix was shipped.
+the fix was shipped. Time is the customer's: when each item occurred (`occurred_at`, the received time
+when the source gave none), so an item that occurred before the fix shipped is never a recurrence,
+however late it arrives.
 
 Two signals, each judged only with enough data:
 - recurrence: new items grouped into the issue. Regressed when at least `min_recurrence_items` arrived
@@ -36,13 +38,13 @@ class IssueItem(_Frozen):
     """A feedback item grouped into the issue."""
 
     id: int | str
-    received_at: datetime
+    occurred_at: datetime
 
 
 class MomentScore(_Frozen):
     """A scored feedback item at the issue's stage and moment."""
 
-    received_at: datetime
+    occurred_at: datetime
     score: float
     scale: str
 
@@ -125,9 +127,9 @@ def verify(
     since = shipped_at - span
     rules = policy.verification
 
-    before_items = [i for i in items if since <= i.received_at < shipped_at]
+    before_items = [i for i in items if since <= i.occurred_at < shipped_at]
     during_items = sorted(
-        (i for i in items if shipped_at <= i.received_at < upto), key=lambda i: (i.received_at, str(i.id))
+        (i for i in items if shipped_at <= i.occurred_at < upto), key=lambda i: (i.occurred_at, str(i.id))
     )
     rate = _rate(len(before_items), len(during_items), rules)
     score = _score(
@@ -151,7 +153,7 @@ def _normalised(moment_scores: Sequence[MomentScore], lo: datetime, hi: datetime
     """The scores received in [lo, hi), each as a share of its scale (unknown scales left out)."""
     out = []
     for s in moment_scores:
-        if lo <= s.received_at < hi:
+        if lo <= s.occurred_at < hi:
             value = normalise(s.score, s.scale)
             if value is not None:
                 out.append(value)

@@ -17,7 +17,10 @@ def delay_seconds(
 
     Full jitter (AWS architecture blog) spreads a burst of failures so they don't retry in lockstep.
     """
-    ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
+    # The exponent is bounded: past ~1025 attempts 2**n no longer fits a float, and the cap is long
+    # reached by then anyway.
+    exponent = min(max(0, attempts - 1), 64)
+    ceiling = min(cap, base * (2.0**exponent))
     wait = (rng or random).uniform(ceiling / 2, ceiling)
     if retry_after is not None:
         wait = max(wait, retry_after)

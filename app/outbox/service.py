@@ -1,8 +1,17 @@
-"""The outbox: enqueue inside a unit of work; claim, finish and retry from workers."""
+"""The outbox: enqueue inside a unit of work; claim, finish and retry from workers.
+
+Retry budgets: a message kind with a budget (`install`, from the composition root) retries a retryable
+failure with capped exponential backoff until its budget of time since it was queued is spent (and at
+least `max_attempts` were made), however many attempts that takes; a kind without one gives up after
+`max_attempts`. A permanent failure is dead
+at once. When a message goes dead, or a dead one is retried, its kind's reactions run in that same
+transaction (e.g. a contribution shows `failed`, then `requested` again).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +26,36 @@ from app.outbox.models import OutboxMessage
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 STATES = ("pending", "in_flight", "done", "dead")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a kind keeps retrying (`window`, from when it was queued) and the longest wait between
+    attempts (`cap_s`). A server's Retry-After is honoured even past the cap, within the window."""
+
+    window: timedelta
+    cap_s: float = 3600.0
+
+
+# (session, message, error) when it goes dead; (session, message) when a dead one is retried.
+DeadReaction = Callable[[Session, OutboxMessage, str], None]
+RetryReaction = Callable[[Session, OutboxMessage], None]
+_budgets: dict[str, Budget] = {}
+_on_dead: dict[str, DeadReaction] = {}
+_on_retry: dict[str, RetryReaction] = {}
+
+
+def install(
+    budgets: Mapping[str, Budget],
+    on_dead: Mapping[str, DeadReaction] | None = None,
+    on_retry: Mapping[str, RetryReaction] | None = None,
+) -> None:
+    global _budgets, _on_dead, _on_retry
+    _budgets, _on_dead, _on_retry = dict(budgets), dict(on_dead or {}), dict(on_retry or {})
+
+
+def budget_for(kind: str) -> Budget | None:
+    return _budgets.get(kind)
 
 
 def enqueue(
@@ -110,16 +149,27 @@ def fail(
 ) -> str:
     """Schedules a retry, or parks the message as dead. Returns the new state."""
     assert message.id is not None
-    dead = not retryable or message.attempts >= message.max_attempts
+    budget = budget_for(message.kind)
+    if not retryable:
+        dead = True
+    elif budget is None:
+        dead = message.attempts >= message.max_attempts
+    else:
+        # Both: a moved or skewed clock alone cannot spend the budget in a single attempt.
+        dead = message.attempts >= message.max_attempts and now - message.created_at >= budget.window
     values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None, "updated_at": now}
     if dead:
         values["state"] = "dead"
     else:
         values["state"] = "pending"
-        values["available_at"] = now + timedelta(
-            seconds=delay_seconds(message.attempts, retry_after=retry_after)
-        )
-    session.execute(update(OUTBOX).where(_mine(message.id, worker)).values(**values))
+        cap = budget.cap_s if budget is not None else 3600.0
+        wait = delay_seconds(message.attempts, retry_after=retry_after, cap=cap)
+        if budget is not None:  # the last attempt falls at the end of the window, not past it
+            wait = max(1.0, min(wait, (message.created_at + budget.window - now).total_seconds()))
+        values["available_at"] = now + timedelta(seconds=wait)
+    changed = session.execute(update(OUTBOX).where(_mine(message.id, worker)).values(**values))
+    if dead and changed.rowcount and message.kind in _on_dead:  # type: ignore[attr-defined]
+        _on_dead[message.kind](session, message, error)
     return str(values["state"])
 
 
@@ -149,6 +199,10 @@ def retry(session: Session, message_id: int, *, now: datetime | None = None) -> 
     message.attempts = 0
     message.available_at = now
     message.updated_at = now
+    # A retried message gets its whole budget again.
+    message.created_at = now
     session.add(message)
     session.flush()
+    if message.kind in _on_retry:
+        _on_retry[message.kind](session, message)
     return message

@@ -65,19 +65,11 @@ class Predictor(Protocol):
 def route(
     item: ItemFacts, journey: Journey, model: Predictor | None = None
 ) -> tuple[Decision | None, dict[str, Any]]:
-    """Which stage: touchpoint, then the first matching rule, then the learned model above the journey's
-    confidence threshold. None (with the reason) sends the item to triage."""
-    if item.touchpoint is not None:
-        tp = journey.touchpoint(item.touchpoint)
-        if tp is not None:
-            d = Decision(
-                stage=tp.stage,
-                moment=tp.moment,
-                fingerprint=fingerprint(tp.stage, tp.moment, item.touchpoint),
-                method="touchpoint",
-                detail={"touchpoint": item.touchpoint},
-            )
-            return d, {}
+    """Which stage: the first matching rule, then the touchpoint, then the learned model above the
+    journey's confidence threshold. None (with the reason) sends the item to triage.
+
+    Rules come first because they are what people wrote down on purpose ("charged twice" goes to pay,
+    wherever the customer wrote from); a touchpoint only says where the item was given."""
     routable = RoutableItem(
         text=item.text or "",
         source=item.source,
@@ -101,6 +93,17 @@ def route(
             detail=detail,
         )
         return d, {}
+    if item.touchpoint is not None:
+        tp = journey.touchpoint(item.touchpoint)
+        if tp is not None:
+            d = Decision(
+                stage=tp.stage,
+                moment=tp.moment,
+                fingerprint=fingerprint(tp.stage, tp.moment, item.touchpoint),
+                method="touchpoint",
+                detail={"touchpoint": item.touchpoint},
+            )
+            return d, {}
     if model is None or not (item.text and item.text.strip()):
         return None, {"reason": "no touchpoint, rule or model placed it; waiting in triage"}
     p = model.predict(item.text)

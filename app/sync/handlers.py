@@ -1,13 +1,16 @@
 """Outbox handlers for sync: the only code here that calls Jira or Zendesk.
 
-Kinds: sync.create_ticket, sync.transition, sync.comment, sync.pull (reconciliation) and sync.inbound
-(processing of a stored webhook delivery). Each reads what it needs in a short session, calls the
+Kinds: sync.create_ticket, sync.transition, sync.comment, sync.pull (reconciliation), sync.inbound
+(processing of a stored webhook delivery), and the loop's `loop.assessed` (an issue's priority or due
+date changed: its tickets follow). Each reads what it needs in a short session, calls the
 vendor with no transaction open, then records the outcome in a second short session.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -28,10 +31,12 @@ from app.sync import events, service
 from app.sync.models import Contribution
 from integrations.base import (
     PermanentError,
+    Priority,
     TicketDescription,
     TicketDraft,
     TicketRef,
     TicketTarget,
+    TicketUpdate,
     UnsupportedWebhookEvent,
     WebhookSignatureError,
 )
@@ -41,6 +46,20 @@ INBOUND_KIND = "sync.inbound"
 PULL_KIND = "sync.pull"
 MAX_VERBATIMS = 5
 SYNC = Actor("sync")
+# Seam's priorities as the trackers name them (Jira maps these to its own names, per integration).
+TRACKER_PRIORITY: dict[str, Priority] = {"p1": "urgent", "p2": "high", "p3": "normal", "p4": "low"}
+# An issue's assessed priority and due date (app.loop's); the composition root hands it in.
+Assessment = Callable[[Session, int], tuple[str, datetime] | None]
+
+
+def _tracker_fields(
+    session: Session, issue_id: int, assessment: Assessment | None
+) -> tuple[Priority | None, date | None]:
+    assessed = assessment(session, issue_id) if assessment is not None else None
+    if assessed is None:
+        return None, None
+    priority, due = assessed
+    return TRACKER_PRIORITY.get(priority), due.date()
 
 
 def _load(session: Session, contribution_id: int) -> tuple[Contribution, Integration] | None:
@@ -63,9 +82,14 @@ def ticket_ref(contribution: Contribution, vendor: str) -> TicketRef:
 
 
 def build_draft(
-    session: Session, issue: ExperienceIssue, contribution: Contribution, public_url: str
+    session: Session,
+    issue: ExperienceIssue,
+    contribution: Contribution,
+    public_url: str,
+    assessment: Assessment | None = None,
 ) -> TicketDraft:
-    """Stage, moment and impact first, then a handful of verbatims, then the link back to Seam."""
+    """Stage, moment and impact first, then a handful of verbatims, then the link back to Seam; the
+    issue's priority and due date as the ticket's own."""
     assert issue.id is not None
     journey = journeys.current_or_none(session)
     stage = journey.stage(issue.stage) if journey else None
@@ -82,7 +106,10 @@ def build_draft(
         f"{issue.detractor_count} detractors (impact score {issue.impact:.0f})"
     )
     target = contribution.target
+    priority, due = _tracker_fields(session, issue.id, assessment)
     return TicketDraft(
+        priority=priority,
+        due_date=due,
         seam_issue_id=f"EI-{issue.id}",
         summary=f"[EI-{issue.id}] {issue.title}"[:255],
         description=TicketDescription(
@@ -101,7 +128,9 @@ def build_draft(
     )
 
 
-async def create_ticket(ctx: JobContext, message: OutboxMessage) -> None:
+async def create_ticket(
+    ctx: JobContext, message: OutboxMessage, assessment: Assessment | None = None
+) -> None:
     """Exactly one ticket per contribution: the adapter looks our idempotency key up on the far side
     before creating, so a retry after a lost response or a crash before our commit finds its ticket."""
     contribution_id = int(message.payload["contribution_id"])
@@ -111,7 +140,7 @@ async def create_ticket(ctx: JobContext, message: OutboxMessage) -> None:
             return
         contribution, integration = loaded
         issue = issues.get(session, contribution.issue_id)
-        draft = build_draft(session, issue, contribution, ctx.settings.public_url)
+        draft = build_draft(session, issue, contribution, ctx.settings.public_url, assessment)
     async with tracker_for(ctx, integration) as tracker:
         ref = await tracker.create(draft, idempotency_key=message.dedupe_key)
     with Session(ctx.engine) as session:
@@ -142,6 +171,35 @@ async def create_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     log.info("contribution %s: ticket %s %s", contribution_id, integration.vendor, ref.key)
 
 
+def ticket_failed(session: Session, message: OutboxMessage, error: str) -> None:
+    """The ticket could not be created within its retry budget: the contribution shows `failed` and why
+    (in the transaction that parks the message), until the message is retried."""
+    contribution = session.get(Contribution, int(message.payload["contribution_id"]))
+    if contribution is None or contribution.ticket_id is not None:
+        return
+    contribution.state = "failed"
+    contribution.failure_reason = error[:2000]
+    session.add(contribution)
+    issues.record_event(
+        session,
+        contribution.issue_id,
+        "ticket_failed",
+        SYNC,
+        reason=error[:2000],
+        after={"contribution": contribution.id, "team": contribution.team, "outbox_message": message.id},
+    )
+
+
+def ticket_retried(session: Session, message: OutboxMessage) -> None:
+    """A dead ticket job is retried: its contribution is `requested` again."""
+    contribution = session.get(Contribution, int(message.payload["contribution_id"]))
+    if contribution is None or contribution.state != "failed":
+        return
+    contribution.state = "requested"
+    contribution.failure_reason = None
+    session.add(contribution)
+
+
 async def transition_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     """Transitions are not idempotent; the adapter reads the ticket first and does nothing if it is there."""
     with Session(ctx.engine, expire_on_commit=False) as session:
@@ -151,6 +209,29 @@ async def transition_ticket(ctx: JobContext, message: OutboxMessage) -> None:
     contribution, integration = loaded
     async with tracker_for(ctx, integration) as tracker:
         await tracker.transition(ticket_ref(contribution, integration.vendor), message.payload["to"])
+
+
+async def follow_assessment(ctx: JobContext, message: OutboxMessage, assessment: Assessment) -> None:
+    """The issue's priority or due date changed: every ticket of its contributions takes the current
+    ones (read now, so a late or repeated message sets what is true, never an older value)."""
+    issue_id = int(message.payload["issue_id"])
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        stmt = select(Contribution).where(
+            col(Contribution.issue_id) == issue_id, col(Contribution.ticket_id).is_not(None)
+        )
+        targets = [
+            (c, integration)
+            for c in session.execute(stmt.order_by(col(Contribution.id))).scalars()
+            if (integration := session.get(Integration, c.integration_id)) is not None
+        ]
+        priority, due = _tracker_fields(session, issue_id, assessment)
+    if priority is None:
+        return
+    for contribution, integration in targets:
+        async with tracker_for(ctx, integration) as tracker:
+            await tracker.update(
+                ticket_ref(contribution, integration.vendor), TicketUpdate(priority=priority, due_date=due)
+            )
 
 
 async def comment_ticket(ctx: JobContext, message: OutboxMessage) -> None:

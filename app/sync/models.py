@@ -28,8 +28,10 @@ class Contribution(SQLModel, table=True):
     team: str = Field(max_length=100)
     integration_id: int = Field(foreign_key="integrations.id")
     required: bool = True
-    # requested (ticket not created yet) -> open | in_progress | done | wont_do | duplicate | cannot_reproduce
+    # requested (no ticket yet) -> open | in_progress | done | wont_do | duplicate | cannot_reproduce;
+    # failed: the ticket could not be created within its retry budget (`failure_reason`), until retried.
     state: str = Field(default="requested", max_length=20)
+    failure_reason: str | None = Field(default=None, max_length=2000)
     target: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     ticket_id: str | None = Field(default=None, max_length=100)
     ticket_key: str | None = Field(default=None, max_length=100)

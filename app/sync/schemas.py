@@ -30,6 +30,7 @@ class ContributionOut(BaseModel):
     vendor: str
     required: bool
     state: str
+    failure_reason: str | None = None
     target: dict[str, Any]
     ticket_id: str | None
     ticket_key: str | None

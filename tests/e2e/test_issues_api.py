@@ -77,7 +77,8 @@ def test_merge_moves_items_and_keeps_counts_exact(journey_client: TestClient, ad
     self_merge = journey_client.post(f"/api/v1/issues/{a}/merge", json={"into": a}, headers=h)
     assert self_merge.status_code == 422
     kinds = [e["kind"] for e in journey_client.get(f"/api/v1/issues/{a}/events", headers=h).json()["items"]]
-    assert kinds == ["created", "absorbed"]
+    # Priority is weighed as evidence arrives, so a rise may sit between them.
+    assert [k for k in kinds if k != "priority_raised"] == ["created", "absorbed"]
     # New feedback of b's kind now opens a fresh issue: the merged one takes no more items.
     assert _post(journey_client, admin_key, 99, "box-review", "c9")["issue_id"] not in (a, b)
 

@@ -44,9 +44,10 @@ def issue(client: TestClient, key: str, issue_id: int) -> dict[str, Any]:
 
 
 def events(client: TestClient, key: str, issue_id: int) -> list[dict[str, Any]]:
+    """The issue's events, less the priority rises that follow its evidence as items arrive."""
     resp = client.get(f"/api/v1/issues/{issue_id}/events", headers=auth(key))
     items: list[dict[str, Any]] = resp.json()["items"]
-    return items
+    return [e for e in items if e["kind"] != "priority_raised"]
 
 
 def test_rule_model_and_triage_each_place_and_explain(journey_client: TestClient, admin_key: str) -> None:
@@ -73,9 +74,12 @@ def test_rule_model_and_triage_each_place_and_explain(journey_client: TestClient
     queue = journey_client.get("/api/v1/triage", headers=auth(admin_key)).json()["items"]
     assert [q["id"] for q in queue] == [unsure["id"]]
 
-    # A touchpoint still wins over rules and the model.
+    # A rule wins over a touchpoint ("charged twice" is the pay stage's, wherever it was written);
+    # the touchpoint wins over the model.
     explicit = post(journey_client, admin_key, "charged twice", touchpoint="support-csat")
-    assert explicit["stage"] == "get-help" and explicit["placement"]["method"] == "touchpoint"
+    assert explicit["stage"] == "pay" and explicit["placement"]["method"] == "rule"
+    given = post(journey_client, admin_key, "the agent was helpful but slow", touchpoint="support-csat")
+    assert given["stage"] == "get-help" and given["placement"]["method"] == "touchpoint"
 
 
 def test_without_a_model_text_waits_until_a_confirmation_trains_one_in_the_background(

@@ -5,7 +5,7 @@ confirmation and the customer notices, whose one-click answer comes back as feed
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
+from app import wiring
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput
@@ -64,7 +65,7 @@ def ingest_customers(engine: Engine, now: datetime, customers: list[dict[str, An
             FeedbackIn(
                 source="survey",
                 external_id=f"c-{i}",
-                text="Charged twice on my first bill",
+                text="My first bill was wrong: twice the price",
                 score=1,
                 scale="nps",
                 touchpoint="invoice-email",
@@ -101,9 +102,12 @@ def status(engine: Engine, issue_id: int) -> str:
 
 def test_full_life(engine: Engine, smtp: Smtp) -> None:
     settings = loop_settings(engine, smtp)
+    wiring.start_process(settings, engine)
     apply_journey(engine)
     box = smtp.mailbox
-    t0 = utcnow()
+    # 03:00 UTC: the due date falls at 08:30 in the owner's Kolkata, so the reminders before it, at it
+    # and a day after it fall on three of his days (each person gets one reminder message a day).
+    t0 = datetime.combine(utcnow().date() + timedelta(days=1), time(3, 0), tzinfo=UTC)
     ingest_customers(
         engine,
         t0,
@@ -265,8 +269,8 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
         ).scalar_one()
         assert notice.answer == "no"
 
-    # Telling again finds everyone told already; Ann's "no" is new feedback on the problem, in an active
-    # issue of its own (the confirmed one no longer takes items).
+    # Telling again finds everyone told already; Ann's "no" is a signal on the confirmed issue, placed at
+    # its moment and in no other issue (one "no" does not reopen it: the journey's rule needs two).
     with Session(engine) as session:
         confirmed = session.get(ExperienceIssue, issue_id)
         assert confirmed is not None
@@ -277,4 +281,6 @@ def test_full_life(engine: Engine, smtp: Smtp) -> None:
             == 0
         )
         (answer,) = answers
-        assert answer.issue_id not in (None, issue_id)
+        assert answer.issue_id is None and answer.placement["grouping"]["answers_issue"] == issue_id
+        assert (confirmed.answers_no, confirmed.status) == (1, "confirmed")
+        assert session.execute(select(ExperienceIssue)).scalars().all() == [confirmed]

@@ -44,7 +44,7 @@ def test_reopen_moves_jira_back_and_comments_the_evidence(
     sync: Sync, jira_fake: JiraStandIn, live_url: str
 ) -> None:
     issue_id, cx, ops = _shipped(sync, jira_fake, live_url)
-    assert sync.feedback("Charged twice AGAIN on this week's bill") == issue_id  # the evidence
+    assert sync.feedback("Wrong amount AGAIN on this week's bill") == issue_id  # the evidence
     sync.move(issue_id, "reopened", "Double charges came back after the fix")
     sync.drain()
     sync.wait_deliveries(4)  # the stand-in announces our two reopen transitions
@@ -53,7 +53,7 @@ def test_reopen_moves_jira_back_and_comments_the_evidence(
         assert ticket.status == "10000" and ticket.resolution is None  # Backlog again
         (comment,) = _comment_text(ticket)
         assert "Double charges came back after the fix" in comment
-        assert "Charged twice AGAIN on this week's bill" in comment
+        assert "Wrong amount AGAIN on this week's bill" in comment
         assert "My first bill charged me twice" not in comment  # old feedback is not new evidence
     transitions = jira_fake.calls("POST", r"/transitions$")
     assert {r.json()["transition"]["id"] for r in transitions} == {"41"}  # the configured Reopen

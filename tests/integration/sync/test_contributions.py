@@ -57,6 +57,7 @@ def test_jira_contribution_creates_one_issue_with_adf(sync: Sync, jira_fake: Jir
     kinds = [
         e["kind"]
         for e in sync.client.get(f"/api/v1/issues/{issue_id}/events", headers=sync.h).json()["items"]
+        if e["kind"] != "priority_raised"  # the issue's evidence is weighed as items arrive
     ]
     assert kinds == ["created", "contribution_requested", "ticket_created"]
 

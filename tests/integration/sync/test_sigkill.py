@@ -93,7 +93,9 @@ def test_worker_killed_mid_delivery_then_restarted_makes_one_ticket(
             first.kill()
     _wait(lambda: tickets() == 1, "the vendor to finish the orphaned request")
     with sync.engine.begin() as conn:
-        state, attempts = conn.execute(text("SELECT state, attempts FROM outbox_messages")).one()
+        state, attempts = conn.execute(
+            text("SELECT state, attempts FROM outbox_messages WHERE kind = 'sync.create_ticket'")
+        ).one()
         assert (state, attempts) == ("in_flight", 1)  # still leased by the dead worker
         assert conn.execute(text("SELECT ticket_id FROM contributions")).scalar_one() is None
         # Fast-forward the lease (60 s) rather than sleep through it.

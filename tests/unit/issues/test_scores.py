@@ -1,4 +1,4 @@
-"""What a score means per scale, and the provisional impact."""
+"""What a score means per scale."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.issues.scores import THRESHOLDS, impact, is_detractor, is_promoter
+from app.issues.scores import THRESHOLDS, is_detractor, is_promoter
 
 
 @pytest.mark.parametrize(
@@ -46,18 +46,3 @@ def test_no_score_is_both_a_detractor_and_a_promoter(scale: str, score: float) -
     low, high = THRESHOLDS[scale]
     assert is_detractor(score, scale) == (score <= low)
     assert is_promoter(score, scale) == (score >= high)
-
-
-def test_impact_weighs_customers_over_items_and_detractors_most() -> None:
-    assert impact(0, 0, 0) == 0.0
-    assert impact(10, 4, 2) == 24.0
-    assert impact(1, 0, 0) < impact(0, 1, 0) < impact(0, 0, 1)
-    assert isinstance(impact(1, 1, 1), float)
-
-
-@given(st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, 10_000))
-def test_impact_grows_with_every_count(items: int, customers: int, detractors: int) -> None:
-    base = impact(items, customers, detractors)
-    assert impact(items + 1, customers, detractors) == base + 1
-    assert impact(items, customers + 1, detractors) == base + 2
-    assert impact(items, customers, detractors + 1) == base + 3

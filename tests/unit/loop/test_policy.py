@@ -51,6 +51,11 @@ def test_policy_reads_yaml_durations_and_round_trips() -> None:
         ({"reminders": {"p5": {}}}, "accountability.reminders.p5", "Extra inputs"),
         ({"impact": {"thresholds": {"p2": 500}}}, "accountability.impact.thresholds", "fall from p1"),
         ({"reminders": {"p1": {"before_due": ["3d"]}}}, "accountability", "reminders.p1.before_due[0]"),
+        (
+            {"verification": {"reopen_after_no": 0}},
+            "accountability.verification.reopen_after_no",
+            "greater than or equal to 1",
+        ),
     ],
 )
 def test_policy_errors_name_the_field(doc: dict[str, object], path: str, words: str) -> None:

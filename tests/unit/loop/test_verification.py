@@ -11,11 +11,11 @@ DAY = timedelta(days=1)
 
 
 def items(start: datetime, count: int, every: timedelta, first_id: int = 1) -> list[IssueItem]:
-    return [IssueItem(id=first_id + i, received_at=start + i * every) for i in range(count)]
+    return [IssueItem(id=first_id + i, occurred_at=start + i * every) for i in range(count)]
 
 
 def scores(start: datetime, values: list[float], scale: str = "nps") -> list[MomentScore]:
-    return [MomentScore(received_at=start + i * HOUR, score=v, scale=scale) for i, v in enumerate(values)]
+    return [MomentScore(occurred_at=start + i * HOUR, score=v, scale=scale) for i, v in enumerate(values)]
 
 
 def test_holding_when_items_stop_after_the_fix() -> None:

@@ -81,3 +81,10 @@ def test_the_shortest_possible_wait_never_shrinks_as_attempts_grow(n: int, base:
     later = delay_seconds(n + 1, base=base, cap=cap, rng=LOW)
     assert now <= later <= cap
     assert delay_seconds(n, base=base, cap=cap, rng=HIGH) <= cap
+
+
+@pytest.mark.parametrize("attempts", [1024, 1025, 1026, 5000, 10**9])
+def test_a_very_long_outage_stays_at_the_cap(attempts: int) -> None:
+    """2**attempts stops fitting a float past ~1025 attempts; the wait must stay at the cap."""
+    assert delay_seconds(attempts, rng=HIGH) == 3600.0
+    assert delay_seconds(attempts, rng=LOW) == 1800.0

@@ -112,10 +112,14 @@ def test_long_fingerprints_with_a_common_prefix_stay_apart(a: str, b: str) -> No
 # --- route: touchpoint, rule, model ---------------------------------------------------------------
 
 
-def test_a_known_touchpoint_decides_before_any_rule() -> None:
-    # "charged twice" would match the double-charge rule; the touchpoint wins.
+def test_a_rule_decides_before_a_known_touchpoint() -> None:
+    # "charged twice" matches the double-charge rule: the rule wins over where it was written.
     d, why = route(facts("I was charged twice", touchpoint="box-review"), JOURNEY)
     assert why == {}
+    assert d is not None and (d.stage, d.moment, d.method) == ("pay", "first-bill", "rule")
+    assert d.fingerprint == "pay/first-bill/box-review"
+    # Without a matching rule, the touchpoint places it.
+    d, _ = route(facts("The herbs were wilted", touchpoint="box-review"), JOURNEY)
     assert d == Decision(
         stage="use",
         moment="ingredient-quality",
