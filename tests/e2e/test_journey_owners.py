@@ -31,6 +31,10 @@ def _without_stage(data: dict[str, Any], stage: str) -> dict[str, Any]:
     out["stages"] = [s for s in out["stages"] if s["key"] != stage]
     out["touchpoints"] = [t for t in out.get("touchpoints", []) if t["stage"] != stage]
     out["rules"] = [r for r in out.get("rules", []) if r.get("stage") != stage]
+    for metric in out.get("metrics", []):
+        metric["stages"] = [s for s in metric.get("stages", []) if s != stage]
+    out["metrics"] = [m for m in out.get("metrics", []) if m["stages"]]
+    out["checks"] = [c for c in out.get("checks", []) if c.get("stage") != stage]
     return out
 
 

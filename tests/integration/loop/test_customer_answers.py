@@ -17,6 +17,7 @@ from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
+from app.insights.root_causes import RootCauseIn
 from app.intake import ingest as feedback
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey import service as journeys
@@ -66,7 +67,10 @@ def _ship(engine: Engine, issue_id: int, at: datetime) -> None:
 
 def _confirm(engine: Engine, issue_id: int, reason: str | None, at: datetime, settings: Any) -> None:
     with Session(engine) as session:
-        fixes.confirm(session, journeys.current(session), issue_id, reason, ACTOR, at, settings)
+        cause = RootCauseIn(cause="system")
+        fixes.confirm(
+            session, journeys.current(session), issue_id, reason, ACTOR, at, settings, root_cause=cause
+        )
         session.commit()
 
 
