@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from app import wiring
-from app.core import logsafety, problems
+from app.core import admission, logsafety, problems
+from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.settings import Settings, get_settings
 from app.digests.router import router as digests_router
@@ -65,6 +66,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = wiring.start_process(settings, engine)
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
+    )
+    # Added last, so it is the outermost of ours.
+    app.add_middleware(problems.UnhandledErrors)
 
     _health(app)
     _routers(app)

@@ -11,7 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import DomainError
 
@@ -105,13 +108,68 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return problem_response(exc.status_code, str(exc.detail), request=request, headers=headers)
 
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        return _busy(request)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if "database is locked" in str(exc.orig):
+            log.warning("SQLite write lock not granted in time on %s %s", request.method, request.url.path)
+            return _busy(request)
+        log.error("database error on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
         return problem_response(500, "An internal error occurred; it has been logged.", request=request)
+
+
+RETRY_AFTER_S = 2
+
+
+def _busy(request: Request) -> JSONResponse:
+    return problem_response(
+        503,
+        "The service is busy; retry shortly.",
+        request=request,
+        slug="busy",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+class UnhandledErrors:
+    """The outermost middleware: a bug becomes a logged 500 problem, and the connection stays usable.
+
+    Starlette's own last-resort handler re-raises after answering, and uvicorn then closes a keep-alive
+    connection that had already started its response; a client's next request on it would be reset."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            request = Request(scope)
+            response = problem_response(
+                500, "An internal error occurred; it has been logged.", request=request
+            )
+            await response(scope, receive, send)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(code).phrase}
-    for code in (400, 401, 403, 404, 409, 413, 422)
+    for code in (400, 401, 403, 404, 409, 413, 422, 503)
 }

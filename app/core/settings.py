@@ -32,7 +32,18 @@ class Settings(BaseSettings):
     batch_max_items: int = Field(default=1000, description="Most items accepted by one batch request.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links we send.")
     log_level: str = Field(default="INFO")
-    db_pool_size: int = Field(default=10)
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Database connections per process (plus as many overflow); also bounds the requests "
+        "served at once.",
+    )
+    busy_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="How long a request waits for a free slot before it gets 503 with Retry-After.",
+    )
     inprocess_worker: bool | None = Field(
         default=None,
         description="Run the outbox worker in the API process; default: on with SQLite, off with PostgreSQL.",
