@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from app import wiring
+from app.auth import deps as auth_deps
+from app.auth.router import router as keys_router
 from app.core import admission, logsafety, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = wiring.start_process(settings, engine)
     problems.install(app)
+    auth_deps.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
@@ -96,6 +99,7 @@ def _health(app: FastAPI) -> None:
 
 def _routers(app: FastAPI) -> None:
     for router in (
+        keys_router,
         journey_router,
         curation_router,
         intake_router,

@@ -2,23 +2,66 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.auth.service import Principal, authenticate
+from app.auth.service import PREFIX_LEN, TOUCH_EVERY, Principal, authenticate, touch
+from app.core.clock import utcnow
 from app.core.db import reader
+from app.core.problems import problem_response, validation_problem
+
+log = logging.getLogger("seam.auth")
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `seam keys create`.")
+
+
+_touched: dict[str, float] = {}
+_touched_lock = threading.Lock()
 
 
 def _lookup(request: Request, token: str) -> Principal | None:
     # A session of its own, closed before the endpoint runs: a request waiting for a thread to run its
     # endpoint must not hold a pooled connection (nor, on SQLite, a lock) while it waits.
-    with Session(reader(request.app.state.engine)) as session:
-        return authenticate(session, token)
+    engine = request.app.state.engine
+    with Session(reader(engine)) as session:
+        principal = authenticate(session, token)
+    if principal is not None and _due(principal, token[:PREFIX_LEN]):
+        _record_use(engine, principal.key_id)
+    return principal
+
+
+def _due(principal: Principal, prefix: str) -> bool:
+    """Whether this process should record a use: not within a minute of the last one it knows of (a
+    burst of requests with one key makes one write, not one each)."""
+    every = TOUCH_EVERY.total_seconds()
+    now = time.monotonic()
+    with _touched_lock:
+        if now - _touched.get(prefix, -every) < every:
+            return False
+        _touched[prefix] = now
+    last = principal.last_used_at
+    return last is None or (utcnow() - last) >= TOUCH_EVERY
+
+
+def _record_use(engine: Any, key_id: int) -> None:
+    try:
+        with Session(engine) as session:
+            touch(session, key_id)
+            session.commit()
+    except OperationalError:
+        # Best effort: a busy database must not fail the request over when a key was last used.
+        log.info("key %s: last use not recorded (database busy)", key_id)
 
 
 def require(scope: str) -> Callable[..., Principal]:
@@ -40,4 +83,37 @@ def require(scope: str) -> Callable[..., Principal]:
         request.state.principal = principal
         return principal
 
+    dependency.seam_scope = scope  # type: ignore[attr-defined]
     return dependency
+
+
+def _needs_key(dependant: Any) -> bool:
+    return any(hasattr(d.call, "seam_scope") or _needs_key(d) for d in getattr(dependant, "dependencies", ()))
+
+
+def _refusal(request: Request) -> JSONResponse | None:
+    """The 401 that `require` would give this request, or None if its key is valid."""
+    creds = request.headers.get("authorization", "")
+    scheme, _, token = creds.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        detail = "An API key is required: Authorization: Bearer KEY."
+    elif _lookup(request, token.strip()) is None:
+        detail = "The API key is not valid or was revoked."
+    else:
+        return None
+    return problem_response(401, detail, request=request, headers={"WWW-Authenticate": "Bearer"})
+
+
+def install(app: FastAPI) -> None:
+    """A body FastAPI cannot even parse is refused before any dependency runs; for an operation that
+    needs a key, a caller without a valid one learns nothing from it: 401 comes before 422."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        route = request.scope.get("route")
+        unparsed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        if unparsed and route is not None and _needs_key(getattr(route, "dependant", None)):
+            refusal = await run_in_threadpool(_refusal, request)
+            if refusal is not None:
+                return refusal
+        return validation_problem(request, exc)

@@ -84,6 +84,12 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return [{"field": _loc_to_path(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errors]
 
 
+def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errs = validation_errors(exc.errors())
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errs[:5])
+    return problem_response(422, detail, request=request, slug="invalid-input", errors=errs)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -99,9 +105,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errs = validation_errors(exc.errors())
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errs[:5])
-        return problem_response(422, detail, request=request, slug="invalid-input", errors=errs)
+        return validation_problem(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
