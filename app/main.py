@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from app import wiring
 from app.auth import deps as auth_deps
+from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
 from app.core import admission, logsafety, problems
 from app.core.admission import AdmissionGate
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     logsafety.install()
     app.state.settings = settings
+    app.state.auth_failures = MemoryLimiter(settings.rate_auth_failures_per_minute)
+    app.state.webhook_limiter = MemoryLimiter(settings.rate_webhooks_per_minute)
     app.state.engine = wiring.start_process(settings, engine)
     problems.install(app)
     auth_deps.install(app)

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from app.auth.ratelimit import MemoryLimiter, bucket_of
 from app.auth.service import PREFIX_LEN, TOUCH_EVERY, Principal, authenticate, touch
 from app.core.clock import utcnow
 from app.core.db import reader
@@ -64,20 +65,50 @@ def _record_use(engine: Any, key_id: int) -> None:
         log.info("key %s: last use not recorded (database busy)", key_id)
 
 
+def client_address(request: Request) -> str:
+    """The peer's address (behind a proxy, uvicorn's --proxy-headers and --forwarded-allow-ips make it
+    the client's)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _buckets(request: Request, token: str | None) -> list[str]:
+    buckets = [bucket_of("auth-addr", client_address(request))]
+    if token:
+        buckets.append(bucket_of("auth-key", token[:PREFIX_LEN]))
+    return buckets
+
+
+def _too_many(retry_after: int) -> HTTPException:
+    return HTTPException(
+        429, "Too many failed authentication attempts; retry later.", {"Retry-After": str(retry_after)}
+    )
+
+
+def _refuse(request: Request, token: str | None, detail: str) -> HTTPException:
+    """401, or 429 once this address (or this key prefix) has failed too often."""
+    limiter: MemoryLimiter = request.app.state.auth_failures
+    waits = [w for b in _buckets(request, token) if (w := limiter.hit(b)) is not None]
+    if waits:
+        return _too_many(max(waits))
+    return HTTPException(401, detail, {"WWW-Authenticate": "Bearer"})
+
+
 def require(scope: str) -> Callable[..., Principal]:
     def dependency(
         request: Request,
         creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> Principal:
-        if creds is None or creds.scheme.lower() != "bearer":
-            raise HTTPException(
-                401, "An API key is required: Authorization: Bearer KEY.", {"WWW-Authenticate": "Bearer"}
-            )
-        principal = _lookup(request, creds.credentials)
+        token = creds.credentials if creds is not None else None
+        limiter: MemoryLimiter = request.app.state.auth_failures
+        # Over the limit: refused before the database is asked.
+        waits = [w for b in _buckets(request, token) if (w := limiter.blocked(b)) is not None]
+        if waits:
+            raise _too_many(max(waits))
+        if creds is None or token is None or creds.scheme.lower() != "bearer":
+            raise _refuse(request, None, "An API key is required: Authorization: Bearer KEY.")
+        principal = _lookup(request, token)
         if principal is None:
-            raise HTTPException(
-                401, "The API key is not valid or was revoked.", {"WWW-Authenticate": "Bearer"}
-            )
+            raise _refuse(request, token, "The API key is not valid or was revoked.")
         if not principal.allows(scope):
             raise HTTPException(403, f"This key lacks the '{scope}' scope.")
         request.state.principal = principal
@@ -95,13 +126,15 @@ def _refusal(request: Request) -> JSONResponse | None:
     """The 401 that `require` would give this request, or None if its key is valid."""
     creds = request.headers.get("authorization", "")
     scheme, _, token = creds.partition(" ")
+    token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        detail = "An API key is required: Authorization: Bearer KEY."
-    elif _lookup(request, token.strip()) is None:
-        detail = "The API key is not valid or was revoked."
+        exc = _refuse(request, None, "An API key is required: Authorization: Bearer KEY.")
+    elif _lookup(request, token) is None:
+        exc = _refuse(request, token, "The API key is not valid or was revoked.")
     else:
         return None
-    return problem_response(401, detail, request=request, headers={"WWW-Authenticate": "Bearer"})
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(exc.status_code, str(exc.detail), request=request, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -63,8 +63,16 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _printable(part: Any) -> Any:
+    # A field name can come from the input (an unknown key): a NUL or a lone surrogate in it could be
+    # neither stored with the answer (idempotency records) nor always encoded.
+    if not isinstance(part, str):
+        return part
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in part)
+
+
 def _loc_to_path(loc: Sequence[Any]) -> str:
-    parts = list(loc)
+    parts = [_printable(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         where = parts.pop(0)
         if not parts:
@@ -175,5 +183,5 @@ class UnhandledErrors:
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(code).phrase}
-    for code in (400, 401, 403, 404, 409, 413, 422, 503)
+    for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }

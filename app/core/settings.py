@@ -44,6 +44,23 @@ class Settings(BaseSettings):
         le=60,
         description="How long a request waits for a free slot before it gets 503 with Retry-After.",
     )
+    rate_auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed API-key checks per client address (and per key prefix) per minute, per process; "
+        "then 429 with Retry-After.",
+    )
+    rate_webhooks_per_minute: int = Field(
+        default=1200,
+        ge=1,
+        description="Deliveries per webhook URL and client address per minute, per process; then 429.",
+    )
+    rate_sign_in_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-in links per email address per hour, across replicas (six times as many per "
+        "client address); then 429.",
+    )
     inprocess_worker: bool | None = Field(
         default=None,
         description="Run the outbox worker in the API process; default: on with SQLite, off with PostgreSQL.",

@@ -120,3 +120,17 @@ def test_dates_at_the_edges_that_fit_are_stored(journey_client: TestClient, admi
         body = {**GOOD, "external_id": f"edge-{n}", "occurred_at": when}
         resp = journey_client.post("/api/v1/feedback", json=body, headers=auth(admin_key))
         assert resp.status_code == 201, resp.text
+
+
+@pytest.mark.parametrize("name", ["\\u0000x", "\\ud800x"], ids=["NUL", "surrogate"])
+def test_an_unknown_field_whose_name_cannot_be_stored_is_rejected_alone(
+    journey_client: TestClient, admin_key: str, engine: Engine, name: str
+) -> None:
+    bad = _raw_item(1, f'"{name}": 1')
+    raw = '{"items": [' + bad + ", " + _raw_item(2, '"metadata": {}') + "]}"
+    headers = {**auth(admin_key), "Content-Type": "application/json", "Idempotency-Key": "k"}
+    for _ in range(2):
+        resp = journey_client.post("/api/v1/feedback/batch", content=raw.encode(), headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert [r["status"] for r in resp.json()["results"]] == ["rejected", "created"]
+    assert _count(engine) == 1
