@@ -166,9 +166,13 @@ def import_feedback(
 ) -> None:
     """Import feedback from CSV. Re-running is safe: (source, external_id) never duplicates."""
     from app.core.actor import Actor
-    from app.intake.csv_import import count_rows, import_csv
+    from app.intake.csv_import import CsvFileError, count_rows, import_csv
 
-    total = count_rows(file)
+    try:
+        total = count_rows(file)
+    except CsvFileError as exc:
+        err.print(f"[red]{file}: refused.[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("import", total=total)
