@@ -18,10 +18,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 journey_app = typer.Typer(help="The customer journey, as code.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+secrets_app = typer.Typer(help="SEAM_SECRET_KEY and what it encrypts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
+app.add_typer(secrets_app, name="secrets")
 err = Console(stderr=True)
 EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.yaml"
 
@@ -157,6 +159,29 @@ def keys_rotate(
         session.commit()
     err.print(f"key '{row.name}' rotated: the old key is revoked; store the new one now, it is shown once:")
     typer.echo(token)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored credential and webhook secret with the newest key in SEAM_SECRET_KEY
+    (comma-separated, newest first). Run it after putting a new key first; then drop the old one."""
+    from app.connections import service as connections
+    from app.core.crypto import DecryptionError
+    from app.sources import service as sources
+
+    secret = get_settings().secret_key.get_secret_value()
+    with Session(_engine()) as session:
+        try:
+            integrations = connections.reencrypt_all(session, secret)
+            sources_done = sources.reencrypt_all(session, secret)
+        except DecryptionError as exc:
+            session.rollback()
+            err.print(
+                f"[red]nothing changed:[/red] {exc}; list the old key after the new one", highlight=False
+            )
+            raise typer.Exit(2) from None
+        session.commit()
+    err.print(f"re-encrypted with the newest key: {integrations} integrations, {sources_done} sources")
 
 
 @import_app.command("feedback")

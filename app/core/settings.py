@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     def refuse_unsafe(self) -> None:
         """The development secret is for the laptop demo on SQLite only; anywhere else it would let anyone
         read stored credentials and forge customers' one-click answers."""
-        if not self.is_sqlite and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+        newest = self.secret_key.get_secret_value().split(",")[0].strip()
+        if not self.is_sqlite and newest in (DEVELOPMENT_SECRET, ""):
             raise UnsafeSettings(
                 "SEAM_SECRET_KEY is the published development value, which is refused outside SQLite. "
                 "Set SEAM_SECRET_KEY to a long random secret, e.g. the output of "
