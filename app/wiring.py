@@ -20,6 +20,7 @@ from app import models
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
+from app.intake import idempotency
 from app.issues import reactions
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
@@ -63,6 +64,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("loop.digests", weekly_digest, digests_job),
     ScheduledJob("sync.reconcile", lambda cfg: Every(cfg.reconcile_every), sync_reconcile.reconcile_job),
     ScheduledJob("scheduler.prune_ticks", Daily(3, 17), prune),
+    ScheduledJob("intake.idempotency_expiry", Daily(3, 47), idempotency.purge_job),
 )
 
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (
