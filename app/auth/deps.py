@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -13,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
@@ -38,7 +39,8 @@ def _lookup(request: Request, token: str) -> Principal | None:
     with Session(reader(engine)) as session:
         principal = authenticate(session, token)
     if principal is not None and _due(principal, token[:PREFIX_LEN]):
-        _record_use(engine, principal.key_id)
+        # Off the request's path: on SQLite the write waits for the write lock, and a read must not.
+        _recorder.submit(_record_use, engine, principal.key_id)
     return principal
 
 
@@ -55,14 +57,18 @@ def _due(principal: Principal, prefix: str) -> bool:
     return last is None or (utcnow() - last) >= TOUCH_EVERY
 
 
+# One thread: at most one write per key per minute reaches it (see _due).
+_recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seam-key-use")
+
+
 def _record_use(engine: Any, key_id: int) -> None:
     try:
         with Session(engine) as session:
             touch(session, key_id)
             session.commit()
-    except OperationalError:
-        # Best effort: a busy database must not fail the request over when a key was last used.
-        log.info("key %s: last use not recorded (database busy)", key_id)
+    except SQLAlchemyError as exc:
+        # Best effort: when a key was last used is not worth an error.
+        log.info("key %s: last use not recorded (%s)", key_id, type(exc).__name__)
 
 
 def client_address(request: Request) -> str:
