@@ -20,5 +20,7 @@ USER seam
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-# Migrate, then serve. Run `seam worker` / `seam scheduler` from the same image for background work.
-CMD ["sh", "-c", "seam db upgrade && seam serve --host 0.0.0.0 --port 8000"]
+# Serve only: migrate once per release with `seam db upgrade` from this image, not in every replica.
+# Set SEAM_SECRET_KEY (and SEAM_DATABASE_URL): on PostgreSQL no process starts without a real key.
+# Run `seam worker` / `seam scheduler` from the same image for background work.
+CMD ["seam", "serve", "--host", "0.0.0.0", "--port", "8000"]

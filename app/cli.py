@@ -18,10 +18,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 journey_app = typer.Typer(help="The customer journey, as code.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+secrets_app = typer.Typer(help="SEAM_SECRET_KEY and what it encrypts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
+app.add_typer(secrets_app, name="secrets")
 err = Console(stderr=True)
 EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.yaml"
 
@@ -82,14 +84,23 @@ def journey_apply(
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what holds the key.")],
     scopes: Annotated[str, typer.Option(help="Comma-separated: ingest, read, manage, admin.")] = "read",
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Refused after this many days; default never.")
+    ] = None,
 ) -> None:
     """Create an API key. The key is printed once, alone on the last line."""
+    from datetime import timedelta
+
     from app.auth.service import create_key
+    from app.core.clock import utcnow
     from app.core.errors import InvalidInput
 
+    expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     with Session(_engine(), expire_on_commit=False) as session:
         try:
-            row, token = create_key(session, name, [s.strip() for s in scopes.split(",") if s.strip()])
+            row, token = create_key(
+                session, name, [s.strip() for s in scopes.split(",") if s.strip()], expires_at=expires
+            )
         except InvalidInput as exc:
             err.print(f"[red]{exc.detail}[/red] {exc.errors[0]['message'] if exc.errors else ''}")
             raise typer.Exit(2) from exc
@@ -100,6 +111,85 @@ def keys_create(
     typer.echo(token)
 
 
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, prefix, name, scopes, created, expires, last used, revoked. Never the key itself."""
+    from app.auth.service import list_keys
+
+    with Session(_engine()) as session:
+        rows = list_keys(session)
+    typer.echo("id\tprefix\tname\tscopes\tcreated\texpires\tlast used\trevoked")
+    for r in rows:
+        cells = [str(r.id), r.prefix, r.name, ",".join(r.scopes), _when(r.created_at)]
+        cells += [_when(r.expires_at), _when(r.last_used_at), _when(r.revoked_at)]
+        typer.echo("\t".join(cells))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ref: Annotated[str, typer.Argument(help="The key's id or prefix (from `seam keys list`).")],
+) -> None:
+    """Revoke a key: it is refused from now on."""
+    from app.auth.service import find, revoke
+    from app.core.errors import NotFound
+
+    with Session(_engine(), expire_on_commit=False) as session:
+        try:
+            row = revoke(session, find(session, ref), "cli")
+        except NotFound as exc:
+            err.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from exc
+        session.commit()
+    err.print(f"key '{row.name}' ({row.prefix}…) revoked")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    ref: Annotated[str, typer.Argument(help="The key's id or prefix (from `seam keys list`).")],
+) -> None:
+    """Replace a key with a new one (same name, scopes and expiry) and revoke the old one. The new key is
+    printed once, alone on the last line."""
+    from app.auth.service import find, rotate
+    from app.core.errors import DomainError
+
+    with Session(_engine(), expire_on_commit=False) as session:
+        try:
+            row, token = rotate(session, find(session, ref), "cli")
+        except DomainError as exc:
+            err.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from exc
+        session.commit()
+    err.print(f"key '{row.name}' rotated: the old key is revoked; store the new one now, it is shown once:")
+    typer.echo(token)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored credential and webhook secret with the newest key in SEAM_SECRET_KEY
+    (comma-separated, newest first). Run it after putting a new key first; then drop the old one."""
+    from app.connections import service as connections
+    from app.core.crypto import DecryptionError
+    from app.sources import service as sources
+
+    secret = get_settings().secret_key.get_secret_value()
+    with Session(_engine()) as session:
+        try:
+            integrations = connections.reencrypt_all(session, secret)
+            sources_done = sources.reencrypt_all(session, secret)
+        except DecryptionError as exc:
+            session.rollback()
+            err.print(
+                f"[red]nothing changed:[/red] {exc}; list the old key after the new one", highlight=False
+            )
+            raise typer.Exit(2) from None
+        session.commit()
+    err.print(f"re-encrypted with the newest key: {integrations} integrations, {sources_done} sources")
+
+
 @import_app.command("feedback")
 def import_feedback(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row.")],
@@ -107,9 +197,13 @@ def import_feedback(
 ) -> None:
     """Import feedback from CSV. Re-running is safe: (source, external_id) never duplicates."""
     from app.core.actor import Actor
-    from app.intake.csv_import import count_rows, import_csv
+    from app.intake.csv_import import CsvFileError, count_rows, import_csv
 
-    total = count_rows(file)
+    try:
+        total = count_rows(file)
+    except CsvFileError as exc:
+        err.print(f"[red]{file}: refused.[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("import", total=total)
@@ -172,7 +266,6 @@ def demo(
     ] = True,
 ) -> None:
     """Load the example journey and demo feedback (idempotently), make a demo key, and serve."""
-    from app.auth.service import create_key
     from app.core.actor import Actor
     from app.core.clock import utcnow
     from app.core.migrate import upgrade
@@ -198,7 +291,7 @@ def demo(
         consolidation.run_pass(session, journeys.current(session))
         assess_all(session, journeys.current(session), utcnow())
         demo_insights.load(session, journeys.current(session), utcnow(), get_settings())
-        _, token = create_key(session, "demo", ["admin"])
+        token = _demo_key(session)
         sign_in = _demo_sign_in(session, host, port)
         session.commit()
     created = sum(r.status == "created" for r in results)
@@ -209,6 +302,31 @@ def demo(
     if serve_api:
         os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)
         serve(host=host, port=port, workers=1)
+
+
+DEMO_KEY_FILE = Path(".seam") / "demo-key"
+
+
+def _demo_key(session: Session) -> str:
+    """The demo's admin key, kept in `.seam/demo-key` (readable by its owner only) and reused while it
+    works: restarting the demo does not add another admin key. A lost or refused one is replaced,
+    and the demo keys it replaces are revoked."""
+    from app.auth.service import authenticate, create_key, list_keys, revoke
+
+    path = Path.cwd() / DEMO_KEY_FILE
+    if path.exists():
+        kept = path.read_text(encoding="utf-8").strip()
+        principal = authenticate(session, kept)
+        if principal is not None and principal.name == "demo" and principal.allows("admin"):
+            return kept
+    for row in list_keys(session):
+        if row.name == "demo" and row.revoked_at is None:
+            revoke(session, row, "demo")
+    _, token = create_key(session, "demo", ["admin"], actor="demo")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(token + "\n", encoding="utf-8")
+    return token
 
 
 def _demo_sign_in(session: Session, host: str, port: int) -> str:

@@ -11,7 +11,11 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine, text
 
 from app import wiring
-from app.core import logsafety, problems
+from app.auth import deps as auth_deps
+from app.auth.ratelimit import MemoryLimiter
+from app.auth.router import router as keys_router
+from app.core import admission, logsafety, problems
+from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.settings import Settings, get_settings
 from app.core.strict_query import refuse_unknown_query
@@ -67,9 +71,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     logsafety.install()
     app.state.settings = settings
+    app.state.auth_failures = MemoryLimiter(settings.rate_auth_failures_per_minute)
+    app.state.webhook_limiter = MemoryLimiter(settings.rate_webhooks_per_minute)
     app.state.engine = wiring.start_process(settings, engine)
     problems.install(app)
+    auth_deps.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
+    )
+    # Added last, so it is the outermost of ours.
+    app.add_middleware(problems.UnhandledErrors)
 
     _health(app)
     _routers(app)
@@ -100,6 +112,7 @@ def _health(app: FastAPI) -> None:
 
 def _routers(app: FastAPI) -> None:
     for router in (
+        keys_router,
         journey_router,
         curation_router,
         intake_router,

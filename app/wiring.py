@@ -24,6 +24,7 @@ from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests.jobs import digests_job
 from app.insights import checks as insight_checks
+from app.intake import idempotency
 from app.issues import owners, reactions
 from app.journey import service as journeys
 from app.loop import customers as loop_customers
@@ -100,6 +101,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("scheduler.prune_ticks", Daily(3, 17), prune),
     # Experience checks: assign each due check, remind once, once a day.
     ScheduledJob("insights.checks", Daily(7, 5), insight_checks.checks_job),
+    ScheduledJob("intake.idempotency_expiry", Daily(3, 47), idempotency.purge_job),
 )
 
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (

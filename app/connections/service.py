@@ -186,3 +186,16 @@ def tracker_config(row: Integration, *, allow_private: bool, secret: str) -> dic
 
 def webhook_secret(row: Integration, secret: str) -> SecretStr:
     return SecretStr(crypto.decrypt(row.webhook_secret_enc, secret) if row.webhook_secret_enc else "")
+
+
+def reencrypt_all(session: Session, secret: str) -> int:
+    """Every stored credential re-encrypted with SEAM_SECRET_KEY's newest key (`seam secrets rotate`);
+    the number of integrations rewritten. Raises crypto.DecryptionError if no key opens one."""
+    rows = list(session.execute(select(Integration).order_by(col(Integration.id))).scalars())
+    for row in rows:
+        row.api_token_enc = crypto.reencrypt(row.api_token_enc, secret)
+        if row.webhook_secret_enc:
+            row.webhook_secret_enc = crypto.reencrypt(row.webhook_secret_enc, secret)
+        session.add(row)
+    session.flush()
+    return len(rows)

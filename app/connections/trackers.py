@@ -26,7 +26,8 @@ async def tracker_for(ctx: JobContext, integration: Integration) -> AsyncIterato
             allow_private=ctx.settings.allow_private_network,
             secret=ctx.settings.secret_key.get_secret_value(),
         )
-        tracker = registry.build_tracker(integration.vendor, config, transport=shared_transport())
+        transport = shared_transport(ctx.settings.allow_private_network)
+        tracker = registry.build_tracker(integration.vendor, config, transport=transport)
     except (ValidationError, DecryptionError) as exc:
         # Neither message carries the token: ClientConfig hides input values in its errors.
         raise PermanentError(

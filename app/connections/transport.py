@@ -15,6 +15,8 @@ from functools import cache
 
 import httpx
 
+from integrations.http import pinned_transport
+
 
 @cache
 def _ssl_context() -> ssl.SSLContext:
@@ -34,13 +36,17 @@ class SharedTransport(httpx.AsyncBaseTransport):
         """Shared: not closed by any one client."""
 
 
-_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedTransport] = weakref.WeakKeyDictionary()
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, SharedTransport]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def shared_transport() -> SharedTransport:
+def shared_transport(allow_private: bool = False) -> SharedTransport:
+    """Connections go to the address the URL guard checked, when they are opened (no DNS rebinding);
+    `allow_private` (SEAM_ALLOW_PRIVATE_NETWORK) lets them reach private and loopback addresses."""
     loop = asyncio.get_running_loop()
-    found = _per_loop.get(loop)
+    found = _per_loop.setdefault(loop, {}).get(allow_private)
     if found is None:
-        found = SharedTransport(httpx.AsyncHTTPTransport(verify=_ssl_context(), retries=0))
-        _per_loop[loop] = found
+        found = SharedTransport(pinned_transport(allow_private, verify=_ssl_context()))
+        _per_loop[loop][allow_private] = found
     return found

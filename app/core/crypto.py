@@ -1,11 +1,15 @@
-"""Encryption at rest for credentials and webhook secrets, keyed from SEAM_SECRET_KEY."""
+"""Encryption at rest for credentials and webhook secrets, keyed from SEAM_SECRET_KEY.
+
+SEAM_SECRET_KEY may list several keys, comma-separated, newest first: the newest encrypts, every one
+decrypts. To rotate, put the new key first, run `seam secrets rotate` (which re-encrypts every stored
+value with it), then drop the old one."""
 
 from __future__ import annotations
 
 import base64
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -23,12 +27,31 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
+def keys_of(secret: str) -> list[str]:
+    """The keys SEAM_SECRET_KEY lists, newest first."""
+    keys = [k.strip() for k in secret.split(",") if k.strip()]
+    return keys or [secret]
+
+
+@lru_cache(maxsize=8)
+def _multi(secret: str) -> MultiFernet:
+    return MultiFernet([_fernet(k) for k in keys_of(secret)])
+
+
 def encrypt(plaintext: str, secret: str) -> str:
-    return _fernet(secret).encrypt(plaintext.encode()).decode()
+    return _multi(secret).encrypt(plaintext.encode()).decode()
 
 
 def decrypt(token: str, secret: str) -> str:
     try:
-        return _fernet(secret).decrypt(token.encode()).decode()
+        return _multi(secret).decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError("stored secret cannot be decrypted with the current SEAM_SECRET_KEY") from exc
+
+
+def reencrypt(token: str, secret: str) -> str:
+    """The same value, encrypted with the newest key; raises DecryptionError if no key opens it."""
+    try:
+        return _multi(secret).rotate(token.encode()).decode()
     except InvalidToken as exc:
         raise DecryptionError("stored secret cannot be decrypted with the current SEAM_SECRET_KEY") from exc

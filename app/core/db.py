@@ -1,4 +1,4 @@
-"""Engines and sessions. SQLite gets WAL, foreign keys and immediate transactions; PostgreSQL psycopg 3."""
+"""Engines and sessions. SQLite: WAL, foreign keys, immediate write transactions; PostgreSQL: psycopg 3."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+# An execution option: this engine's transactions only read. On SQLite they begin DEFERRED, so they take
+# no write lock and run beside a writer (WAL); elsewhere it changes nothing.
+READ_ONLY = "seam_read_only"
+
+# How long a request waits for a pooled connection, or SQLite for its write lock, before it is refused
+# with 503 and Retry-After: long enough to ride out a burst, short enough that clients are not left
+# hanging on a stalled server.
+POOL_TIMEOUT_S = 10
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def normalize_url(url: str) -> str:
@@ -16,6 +26,11 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def reader(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -24,23 +39,32 @@ def _sqlite_setup(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: no deadlock when two readers both try to write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            # A reader takes no lock: in WAL mode it reads a snapshot while a writer goes on.
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            # IMMEDIATE takes the write lock up front: no deadlock when two readers both try to write.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
-    """SQLite gets its pragmas; PostgreSQL a pool of `pool_size` connections (plus as many overflow)."""
+    """A pool of `pool_size` connections (plus as many overflow); SQLite also gets its pragmas."""
     url = normalize_url(url)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        _sqlite_setup(engine)
-        return engine
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
     kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", pool_size)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **kwargs,
+        )
+        _sqlite_setup(engine)
+        return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

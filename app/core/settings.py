@@ -32,7 +32,35 @@ class Settings(BaseSettings):
     batch_max_items: int = Field(default=1000, description="Most items accepted by one batch request.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links we send.")
     log_level: str = Field(default="INFO")
-    db_pool_size: int = Field(default=10)
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Database connections per process (plus as many overflow); also bounds the requests "
+        "served at once.",
+    )
+    busy_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="How long a request waits for a free slot before it gets 503 with Retry-After.",
+    )
+    rate_auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed API-key checks per client address (and per key prefix) per minute, per process; "
+        "then 429 with Retry-After.",
+    )
+    rate_webhooks_per_minute: int = Field(
+        default=1200,
+        ge=1,
+        description="Deliveries per webhook URL and client address per minute, per process; then 429.",
+    )
+    rate_sign_in_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-in links per email address per hour, across replicas (six times as many per "
+        "client address); then 429.",
+    )
     inprocess_worker: bool | None = Field(
         default=None,
         description="Run the outbox worker in the API process; default: on with SQLite, off with PostgreSQL.",
@@ -63,7 +91,8 @@ class Settings(BaseSettings):
     def refuse_unsafe(self) -> None:
         """The development secret is for the laptop demo on SQLite only; anywhere else it would let anyone
         read stored credentials and forge customers' one-click answers."""
-        if not self.is_sqlite and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+        newest = self.secret_key.get_secret_value().split(",")[0].strip()
+        if not self.is_sqlite and newest in (DEVELOPMENT_SECRET, ""):
             raise UnsafeSettings(
                 "SEAM_SECRET_KEY is the published development value, which is refused outside SQLite. "
                 "Set SEAM_SECRET_KEY to a long random secret, e.g. the output of "

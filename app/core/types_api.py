@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ValidationInfo,
+    field_validator,
+)
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+# Deeper JSON than this is refused: no honest payload needs it, and deep values cost recursion in every
+# layer that walks them (PostgreSQL's JSONB, the response encoder).
+MAX_JSON_DEPTH = 32
 
 
 def _iso_only(value: Any) -> Any:
@@ -18,47 +30,78 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+def _in_utc_range(value: datetime) -> datetime:
+    # Stored in UTC: 0001-01-01T00:30+01:00 is a valid input whose UTC time falls before year 1.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("in UTC this falls outside the years 1 to 9999") from None
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_utc_range)]
 
 __all__ = ["IsoDatetime", "datetime"]
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """The path of the first string (or key) holding a NUL character, which PostgreSQL cannot store."""
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    if _has_lone_surrogate(text):
+        return "contains a lone UTF-16 surrogate, which is not valid Unicode"
+    return None
+
+
+def unstorable(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """(where, why) of the first part of a JSON-like value that cannot be stored or sent back as JSON:
+    NUL (PostgreSQL cannot store it), lone surrogates, NaN and infinities, or nesting past the limit."""
     if isinstance(value, str):
-        return (path or "value") if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and "\x00" in key:
-                return where
-            found = nul_path(inner, where)
-            if found:
-                return found
-    if isinstance(value, list | tuple):
-        for i, inner in enumerate(value):
-            found = nul_path(inner, f"{path}[{i}]")
+        problem = _string_problem(value)
+        return (path or "value", problem) if problem else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "value", "is not a finite number")
+    if isinstance(value, dict | list | tuple):
+        if depth >= MAX_JSON_DEPTH:
+            return (path or "value", f"is nested deeper than {MAX_JSON_DEPTH} levels")
+        pairs = value.items() if isinstance(value, dict) else ((f"[{i}]", v) for i, v in enumerate(value))
+        for key, inner in pairs:
+            if isinstance(value, dict):
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and (problem := _string_problem(key)):
+                    return (path or "value", f"a key {problem}")
+            else:
+                where = f"{path}{key}"
+            found = unstorable(inner, where, depth + 1)
             if found:
                 return found
     return None
 
 
-class ApiModel(BaseModel):
-    """Base for request bodies: text with NUL characters is refused up front, naming where it is."""
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The path of the first string (or key) holding a NUL character, which PostgreSQL cannot store."""
+    found = unstorable(value, path)
+    return found[0] if found and "NUL" in found[1] else None
 
-    @model_validator(mode="after")
-    def _no_nul(self) -> ApiModel:
-        # Nested models are ApiModels too and check themselves, so only this level is walked.
-        found = None
-        for name, value in self.__dict__.items():
-            if isinstance(value, str):
-                if "\x00" in value:
-                    found = name
-                    break
-            elif value and isinstance(value, dict | list):
-                found = nul_path(value, name)
-                if found:
-                    break
-        if found:
-            raise ValueError(f"{found}: contains a NUL character (\\u0000), which cannot be stored")
-        return self
+
+class ApiModel(BaseModel):
+    """Base for request bodies: every field is checked for values that cannot be stored or answered with
+    (NUL, lone surrogates, NaN and infinities, nesting past the limit); the error names the field."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        # Nested models are ApiModels too and check their own fields.
+        if isinstance(value, str | float | dict | list | tuple):
+            found = unstorable(value)
+            if found:
+                where, why = found
+                raise ValueError(why if where == "value" else f"{where}: {why}")
+        return value

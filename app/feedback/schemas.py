@@ -76,6 +76,13 @@ class FeedbackOut(BaseModel):
     placement: dict[str, Any]
 
 
+class DuplicateOut(BaseModel):
+    """The answer to a key that cannot read when the item was already stored: that it exists, no more."""
+
+    id: int
+    status: Literal["duplicate"] = "duplicate"
+
+
 class IngestResult(BaseModel):
     index: int
     status: Literal["created", "duplicate", "rejected"]
@@ -85,7 +92,10 @@ class IngestResult(BaseModel):
     errors: list[dict[str, str]] = Field(default_factory=list)
 
 
-class BatchIn(ApiModel):
+class BatchIn(BaseModel):
+    """Not an ApiModel: each item is checked on its own (`FeedbackIn`), so one bad item is rejected alone
+    and the rest of the batch lands."""
+
     model_config = ConfigDict(extra="forbid")
 
     items: list[dict[str, Any]] = Field(

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.auth.ratelimit import MemoryLimiter, bucket_of
 from app.core.problems import problem_response
 from app.inbox import service
 from integrations.base import WebhookSignatureError
@@ -112,6 +113,16 @@ async def handle(
     raises WebhookSignatureError for a bad signature; it returns None for a genuine delivery about
     nothing we keep, which is acknowledged and not stored.
     """
+    limiter: MemoryLimiter = request.app.state.webhook_limiter
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.hit(bucket_of(f"webhook:{channel}", address))
+    if wait is not None:
+        return problem_response(
+            429,
+            "Too many deliveries to this URL; retry later.",
+            request=request,
+            headers={"Retry-After": str(wait)},
+        )
     body = await request.body()
     config = await run_in_threadpool(load)
     if isinstance(config, Refusal):

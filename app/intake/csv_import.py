@@ -30,6 +30,16 @@ COLUMNS = (
     "occurred_at",
 )
 CHUNK = 500
+# A JSON metadata cell nested deeper than this is refused (the API's limit, app.core.types_api).
+MAX_CELL_DEPTH = 32
+
+
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read (its encoding, its header): nothing was imported."""
+
+
+class RowError(ValueError):
+    """One row cannot be read; the rest of the file goes on."""
 
 
 @dataclass
@@ -71,7 +81,7 @@ def _row_to_obj(row: dict[str, str | None], default_source: str | None) -> dict[
         if key in COLUMNS:
             obj[key] = value
         elif key == "metadata":
-            obj["metadata"] = json.loads(value)
+            obj["metadata"] = _metadata_cell(value)
         elif key.startswith("meta."):
             meta[key[5:]] = value
     if meta:
@@ -81,14 +91,78 @@ def _row_to_obj(row: dict[str, str | None], default_source: str | None) -> dict[
     return obj
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or ("text" not in reader.fieldnames and "score" not in reader.fieldnames):
-            raise ValueError(f"the CSV needs a header with at least text or score; found {reader.fieldnames}")
-        for row in reader:
-            # Line of the record's end, as people count lines in an editor (header is line 1).
-            yield reader.line_num, row
+def _metadata_cell(value: str) -> dict[str, Any]:
+    # Depth is checked on the raw text before parsing: the parser itself recurses per level.
+    depth = deepest = 0
+    for ch in value:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    if deepest > MAX_CELL_DEPTH:
+        raise RowError(f"metadata: nested deeper than {MAX_CELL_DEPTH} levels")
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        raise RowError("metadata: not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise RowError(f"metadata: must be a JSON object, not a {type(parsed).__name__}")
+    return parsed
+
+
+def _encoding(path: Path) -> str:
+    """UTF-16 with its byte-order mark (spreadsheets' "Unicode text"), else UTF-8 (with or without BOM)."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig"
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines; a file that is not in its encoding is refused, naming the first bad line."""
+    encoding = _encoding(path)
+    with path.open("rb") as raw:
+        if encoding == "utf-16":
+            text = raw.read().decode("utf-16", errors="strict")
+            yield from text.splitlines(keepends=True)
+            return
+        for number, line in enumerate(raw, start=1):
+            try:
+                yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise CsvFileError(
+                    f"line {number} is not UTF-8 (a latin-1 or Windows-1252 export?): "
+                    "save the file as UTF-8 (or UTF-16) and import it again"
+                ) from None
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None] | RowError]]:
+    try:
+        reader = csv.DictReader(_lines(path))
+        fieldnames = reader.fieldnames
+    except UnicodeDecodeError as exc:
+        raise CsvFileError(f"the file is not valid UTF-16: {exc.reason}") from None
+    except csv.Error as exc:
+        raise CsvFileError(f"the header cannot be read: {exc}") from None
+    if not fieldnames or ("text" not in fieldnames and "score" not in fieldnames):
+        raise CsvFileError(f"the CSV needs a header with at least text or score; found {fieldnames}")
+    last = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A field over the csv module's limit (131,072 characters) or a stray quote: this row only.
+            # The reader does not count the line it failed on.
+            last = max(reader.line_num, last + 1)
+            yield last, RowError(f"row cannot be read: {exc}")
+            continue
+        # Line of the record's end, as people count lines in an editor (header is line 1).
+        last = reader.line_num
+        yield last, row
 
 
 def import_csv(
@@ -123,6 +197,8 @@ def import_csv(
 
     for line, row in _records(path):
         try:
+            if isinstance(row, RowError):
+                raise row
             obj = _row_to_obj(row, default_source)
             batch.append((line, FeedbackIn.model_validate(obj)))
         except (ValueError, json.JSONDecodeError) as exc:
@@ -147,5 +223,4 @@ def _reason(exc: Exception) -> str:
 
 
 def count_rows(path: Path) -> int:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return sum(1 for _ in csv.DictReader(fh))
+    return sum(1 for _ in _records(path))

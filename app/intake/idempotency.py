@@ -1,19 +1,29 @@
-"""Idempotency-Key: the first response to a key is the response to every retry with that key."""
+"""Idempotency-Key: the first response to a key is the response to every retry with that key, for a day.
+
+Records expire after `TTL` (24 hours): senders retry within minutes or hours, and the stored response
+holds the item as stored (text, customer reference), so it is kept no longer than a retry needs. After
+that the same key is a new request; `(source, external_id)` still keeps a resent item from duplicating.
+A daily job (`intake.idempotency_expiry`) deletes expired records."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.auth.service import Principal
+from app.core.clock import utcnow
 from app.core.errors import InvalidInput, field_error
 from app.intake.models import IdempotencyRecord
+from app.scheduler.registry import JobRun
+
+TTL = timedelta(hours=24)
 
 
 def body_hash(payload: Any) -> str:
@@ -55,6 +65,10 @@ def run(
         )
     digest = body_hash(payload)
     record = _stored(session, principal, key)
+    if record is not None and record.created_at <= utcnow() - TTL:
+        session.delete(record)  # expired: this is a new request
+        session.flush()
+        record = None
     if record is not None:
         return _replay(record, digest)
     status, body = work()
@@ -77,3 +91,15 @@ def run(
             raise
         return _replay(record, digest)
     return status, body
+
+
+def purge_expired(session: Session, now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - TTL
+    result = session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def purge_job(run: JobRun) -> None:
+    with Session(run.engine) as session:
+        purge_expired(session, run.now)
+        session.commit()

@@ -18,7 +18,15 @@ from app.core.pagination import BodyRowId, RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import ApiModel
 from app.feedback import queries
-from app.feedback.schemas import BatchIn, BatchOut, FeedbackIn, FeedbackOut, TriageDecision
+from app.feedback.schemas import (
+    BatchIn,
+    BatchOut,
+    DuplicateOut,
+    FeedbackIn,
+    FeedbackOut,
+    IngestResult,
+    TriageDecision,
+)
 from app.intake import bulk, idempotency, ingest
 from app.intake.triage import triage
 from app.journey import service as journeys
@@ -36,7 +44,13 @@ IdemKey = Annotated[
     "/feedback",
     status_code=201,
     response_model=FeedbackOut,
-    responses={200: {"model": FeedbackOut, "description": "Already stored (same source and external id)"}},
+    responses={
+        200: {
+            "model": FeedbackOut | DuplicateOut,
+            "description": "Already stored (same source and external id): the stored item, or only its id "
+            "for a key without the read scope",
+        }
+    },
 )
 def post_feedback(
     body: FeedbackIn,
@@ -48,6 +62,9 @@ def post_feedback(
         journey = journeys.current_or_none(session)
         (result,) = ingest.ingest(session, journey, [(0, body)], principal.as_actor())
         assert result.id is not None
+        if result.status != "created" and not principal.allows("read"):
+            # An ingest-only key (a survey tool's) must not read back what others stored.
+            return 200, DuplicateOut(id=result.id).model_dump(mode="json")
         item = queries.to_out(queries.get(session, result.id))
         return (201 if result.status == "created" else 200), jsonable_encoder(item)
 
@@ -75,6 +92,8 @@ def post_batch(
         journey = journeys.current_or_none(session)
         results = ingest.ingest(session, journey, good, principal.as_actor()) + bad
         results.sort(key=lambda r: r.index)
+        if not principal.allows("read"):
+            results = [_without_placement(r) for r in results]
         out = BatchOut(
             created=sum(r.status == "created" for r in results),
             duplicates=sum(r.status == "duplicate" for r in results),
@@ -85,6 +104,13 @@ def post_batch(
 
     status, out = idempotency.run(session, principal, idempotency_key, body.items, work)
     return JSONResponse(out, status_code=status)
+
+
+def _without_placement(result: IngestResult) -> IngestResult:
+    """A duplicate's issue and state belong to the stored item, which a key without read may not see."""
+    if result.status != "duplicate":
+        return result
+    return result.model_copy(update={"issue_id": None, "state": None})
 
 
 class BulkTriageIn(ApiModel):

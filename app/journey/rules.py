@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from app.core.text import normalise
@@ -45,6 +46,20 @@ def _word_pattern(words: Sequence[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
+def _message(exc: Exception) -> str:
+    raw = exc.args[0] if exc.args else ""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _linear(pattern: str) -> Any:
+    """Rule regexes run with RE2: matching time grows linearly with the text, whatever the pattern
+    (Python's engine backtracks: `^(a+)+$` takes exponential time on "aaaa…b")."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.max_mem = 8 << 20  # a pattern that needs more than this to compile is refused
+    return re2.compile(pattern, options)
+
+
 class Rule(BaseModel):
     """One routing rule; at least one condition is required.
 
@@ -76,7 +91,7 @@ class Rule(BaseModel):
 
     _any: re.Pattern[str] | None = PrivateAttr(default=None)
     _all: tuple[re.Pattern[str], ...] = PrivateAttr(default=())
-    _regex: re.Pattern[str] | None = PrivateAttr(default=None)
+    _regex: Any = PrivateAttr(default=None)  # a compiled RE2 pattern
 
     @field_validator("source", "touchpoint", "persona")
     @classmethod
@@ -119,9 +134,12 @@ class Rule(BaseModel):
         if not value:
             raise ValueError("must not be empty")
         try:
-            re.compile(value, re.IGNORECASE)
-        except re.error as exc:
-            raise ValueError(f"is not a valid regular expression: {exc}") from exc
+            _linear(value)
+        except re2.error as exc:
+            raise ValueError(
+                f"is not a regular expression RE2 accepts ({_message(exc)}); backreferences and lookarounds "
+                "are not supported, so that matching takes linear time"
+            ) from exc
         return value
 
     @field_validator("fingerprint")
@@ -132,11 +150,16 @@ class Rule(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         try:
-            fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+            parts = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value)]
         except ValueError as exc:
             raise ValueError(f"is not a valid template: {exc}") from exc
-        if any(not name.isidentifier() for name in fields):
-            raise ValueError("placeholders must be plain field names like {order_id}")
+        for name, spec, conversion in parts:
+            if name is None:
+                continue
+            # A format spec ({order_id:d}) or conversion ({x!r}) fails on values of another type, at
+            # ingest, for a whole batch: only plain names are allowed.
+            if not name.isidentifier() or spec or conversion:
+                raise ValueError("placeholders must be plain field names like {order_id}")
         return value
 
     @model_validator(mode="after")
@@ -154,7 +177,7 @@ class Rule(BaseModel):
         if self.contains_all:
             self._all = tuple(_word_pattern([w]) for w in self.contains_all)
         if self.regex:
-            self._regex = re.compile(self.regex, re.IGNORECASE)
+            self._regex = _linear(self.regex)
 
     def matches(self, item: RoutableItem) -> bool:
         if self.source is not None and item.source not in self.source:
@@ -193,7 +216,7 @@ class Rule(BaseModel):
         }
         try:
             filled = self.fingerprint.format_map(_Strict(values))
-        except KeyError:
+        except (KeyError, ValueError, TypeError):
             return None
         return f"{self.id}:{filled}"
 

@@ -40,7 +40,7 @@ from app.sources import service
 from app.sources.convert import carries_nothing, revise, to_feedback
 from app.sources.service import SourceConfig
 from integrations.base import RetryableError, UnsafeURLError
-from integrations.http import USER_AGENT, check_base_url
+from integrations.http import USER_AGENT, check_base_url, pinned_transport
 from integrations.surveys import FETCHERS, KINDS, FetchError, FetchRef, MappingError
 
 log = logging.getLogger("seam.sources")
@@ -63,9 +63,17 @@ async def _fetch(cfg: SourceConfig, ref: FetchRef, allow_private: bool) -> dict[
     except UnsafeURLError as exc:
         raise FetchError(f"base URL refused: {exc}", retryable=False) from None
     async with httpx.AsyncClient(
-        base_url=base, timeout=FETCH_TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        base_url=base,
+        timeout=FETCH_TIMEOUT,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        # Connects only to the addresses checked when each connection opens (no DNS rebinding).
+        transport=pinned_transport(allow_private),
     ) as client:
-        return await FETCHERS[cfg.kind](client, ref, cfg.api_token)
+        try:
+            return await FETCHERS[cfg.kind](client, ref, cfg.api_token)
+        except UnsafeURLError as exc:
+            raise FetchError(f"base URL refused: {exc}", retryable=False) from None
 
 
 async def make_items(

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
-from app.core.crypto import decrypt, encrypt
+from app.core.crypto import decrypt, encrypt, reencrypt
 from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.problems import validation_errors
 from app.inbox import service as inbox
@@ -304,3 +304,15 @@ def replay_all(session: Session, source_id: int) -> int:
         count += 1
     session.flush()
     return count
+
+
+def reencrypt_all(session: Session, secret: str) -> int:
+    """Every source's stored secrets re-encrypted with SEAM_SECRET_KEY's newest key; the number rewritten."""
+    rows = list(session.execute(select(Source).order_by(col(Source.id))).scalars())
+    for row in rows:
+        row.secret_encrypted = reencrypt(row.secret_encrypted, secret)
+        if row.api_token_encrypted:
+            row.api_token_encrypted = reencrypt(row.api_token_encrypted, secret)
+        session.add(row)
+    session.flush()
+    return len(rows)

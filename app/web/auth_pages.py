@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from app.auth import ratelimit
+from app.auth.deps import client_address
 from app.core.clock import utcnow
 from app.core.deps import get_session
 from app.journey import service as journeys
@@ -44,6 +46,17 @@ def sign_in_request(
 ) -> Response:
     journey = journeys.current_or_none(session)
     settings = context.settings_of(request)
+    wait = _sign_in_limited(request, session, email, settings.rate_sign_in_per_hour)
+    if wait is not None:
+        session.commit()  # the counts
+        refused = message(
+            request,
+            "Too many sign-in requests",
+            "Too many sign-in links were asked for. Try again later.",
+            status=429,
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     if journey is not None:
         people.request_sign_in(
             session,
@@ -62,6 +75,18 @@ def sign_in_request(
         "If this address belongs to someone in the journey, a sign-in link is on its way. "
         "It works once, for 15 minutes.",
     )
+
+
+def _sign_in_limited(request: Request, session: Session, email: str, per_hour: int) -> int | None:
+    """Counted in the database: each link is an email, so the limit holds across replicas."""
+    waits = [
+        ratelimit.hit_shared(session, ratelimit.bucket_of("sign-in:email", email), per_hour, 3600),
+        ratelimit.hit_shared(
+            session, ratelimit.bucket_of("sign-in:addr", client_address(request)), 6 * per_hour, 3600
+        ),
+    ]
+    found = [w for w in waits if w is not None]
+    return max(found) if found else None
 
 
 @router.get("/sign-in/link", response_class=HTMLResponse)
