@@ -334,7 +334,7 @@ def _count(
             for r in fresh
             if r.values["issue_id"] is not None and r.decision is not None and at_once(journey, r.decision)
         }
-        evidence.promote_ready(session, journey, sorted(deltas), SYSTEM_ACTOR, at_once=urgent)
+        evidence.promote_ready(session, journey, sorted(deltas), SYSTEM_ACTOR, at_once=urgent, at=now)
     return results
 
 

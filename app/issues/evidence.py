@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Integer, func, select
 from sqlmodel import Session
@@ -69,6 +70,7 @@ def promote_ready(
     actor: Actor,
     *,
     at_once: Collection[int] = (),
+    at: datetime | None = None,
 ) -> list[int]:
     """Promotes the emerging ones among these issues whose evidence now meets the journey's rule, or
     that took an item whose moment or rule opens issues at once, as a transition (so its reactions run,
@@ -84,10 +86,10 @@ def promote_ready(
     rule = journey.routing.evidence
     for issue_id, found in sorted(of(session, emerging).items()):
         if found.enough(rule):
-            issues.transition(session, issue_id, "open", f"evidence: {found.says()}", actor)
+            issues.transition(session, issue_id, "open", f"evidence: {found.says()}", actor, at=at)
             promoted.append(issue_id)
         elif issue_id in at_once:
             why = f"at once: its moment or rule asks for it ({found.says()})"
-            issues.transition(session, issue_id, "open", why, actor)
+            issues.transition(session, issue_id, "open", why, actor, at=at)
             promoted.append(issue_id)
     return promoted

@@ -25,6 +25,7 @@ from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.core.sql import insert_ignore
 from app.feedback.models import FeedbackItem
+from app.issues import lifecycle
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue
 from app.issues.reactions import Transition
@@ -185,7 +186,12 @@ def on_evidence(session: Session, issue_ids: Sequence[int], at: datetime) -> Non
     if journey is None or not issue_ids:
         return
     stmt = select(ExperienceIssue).where(col(ExperienceIssue.id).in_(sorted(set(issue_ids))))
-    found = [i for i in session.execute(stmt).scalars() if journey.stage(i.stage) is not None]
+    # Emerging groups are nobody's yet: no priority or due date until they become an issue.
+    found = [
+        i
+        for i in session.execute(stmt).scalars()
+        if journey.stage(i.stage) is not None and i.status not in lifecycle.GATHERING
+    ]
     if found:
         reassess(session, journey, found, at)
 
@@ -277,9 +283,18 @@ def actions(session: Session, issue_ids: Iterable[int]) -> dict[int, list[LoopAc
 
 
 def on_transition(session: Session, issue: ExperienceIssue, change: Transition) -> None:
-    """A shipped fix starts its verification window when it shipped (whatever the entry point)."""
+    """A shipped fix starts its verification window when it shipped (whatever the entry point). An
+    emerging group that becomes an issue is opened then: its due date runs from now, not from when its
+    first item arrived."""
     if change.to == "fix_shipped" and issue.id is not None:
         mark_shipped(session, issue.id, change.at)
+    if change.before in lifecycle.GATHERING and change.to in lifecycle.ACTIVE:
+        issue.created_at = change.at
+        session.add(issue)
+        session.flush()
+        journey = journeys.current_or_none(session)
+        if journey is not None and journey.stage(issue.stage) is not None:
+            reassess(session, journey, [issue], change.at)
 
 
 def mark_shipped(session: Session, issue_id: int, at: datetime) -> None:

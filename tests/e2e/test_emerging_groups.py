@@ -4,13 +4,19 @@ with the default install's sentence encoder, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.core.actor import Actor
+from app.core.clock import as_utc
+from app.intake import ingest as intake
+from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
+from app.loop.models import IssueAccountability
 from app.routing import consolidation
 from tests.support.api import auth, example_journey
 
@@ -220,3 +226,33 @@ def test_a_persons_split_and_merge_change_where_the_next_similar_item_goes(
     assert merged.status_code == 200, merged.text
     again = post(journey_client, admin_key, "Herbs were wilted once more", "h10", **BILL)
     assert again["issue_id"] == mixed, again["placement"]
+
+
+def test_a_promoted_group_is_an_issue_from_its_promotion_not_from_its_first_item(
+    journey_client: TestClient, admin_key: str, engine: Engine
+) -> None:
+    put_journey(journey_client, admin_key, evidence=EVIDENCE)
+    t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    promoted_at = t0 + timedelta(days=20)
+
+    def ingest(n: int, text: str, at: datetime) -> int:
+        body = {"source": "email", "external_id": f"late-{n}", "text": text, "customer_ref": f"l{n}", **BILL}
+        with Session(engine, expire_on_commit=False) as session:
+            good, _ = intake.validate_raw([body])
+            [result] = intake.ingest(session, journeys.current(session), good, Actor("test"), now=at)
+            session.commit()
+        assert result.issue_id is not None
+        return result.issue_id
+
+    group = ingest(1, "My invoice arrived with the wrong address on it", t0)
+    with Session(engine) as session:
+        assert session.get(IssueAccountability, group) is None  # nobody's issue: no due date yet
+    assert ingest(2, "The invoice shows the wrong postal address", promoted_at) == group
+    assert ingest(3, "Wrong address printed on my invoice", promoted_at) == group
+    with Session(engine) as session:
+        issue = session.get(ExperienceIssue, group)
+        state = session.get(IssueAccountability, group)
+        assert issue is not None and state is not None and issue.status == "open"
+        assert as_utc(issue.created_at) == promoted_at
+        # The owner's clock starts at the promotion: the due date is not already 20 days gone.
+        assert as_utc(state.due_at) > promoted_at
