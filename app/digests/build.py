@@ -90,6 +90,8 @@ def _owner_digest(
         reopened=_by_status(snap, "reopened", stage.key),
         trend=snap.trends.get(stage.key),
         verbatims=snap.verbatims.get(stage.key, [])[:3],
+        compliments=snap.valued.get(stage.key, (0, []))[0],
+        valued=snap.valued.get(stage.key, (0, []))[1],
         insights=snap.insights.stages.get(stage.key),
         **common,
     )

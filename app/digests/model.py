@@ -148,6 +148,8 @@ class OwnerDigest(_Digest):
     reopened: list[IssueLine] = Field(default_factory=list, description="reopened this week")
     trend: Trend | None = None
     verbatims: list[Verbatim] = Field(default_factory=list, max_length=3)
+    compliments: int = Field(default=0, description="customers' praise of the stage this week")
+    valued: list[Verbatim] = Field(default_factory=list, max_length=3, description="a few of their words")
     insights: OwnerInsights | None = None
 
 

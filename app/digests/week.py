@@ -57,6 +57,8 @@ class Snapshot:
     contributions: dict[str, list[ContributionLine]] = field(default_factory=dict)
     trends: dict[str, Trend] = field(default_factory=dict)
     verbatims: dict[str, list[Verbatim]] = field(default_factory=dict)
+    # Per stage: how many customers praised it this week, and a few of their words.
+    valued: dict[str, tuple[int, list[Verbatim]]] = field(default_factory=dict)
     seam_url: str = ""
     insights: DigestInsights = field(default_factory=DigestInsights)
 
@@ -80,6 +82,7 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, 
     _add_contributions(snap, contributions, zone)
     snap.trends = _trends(session, stages, monday, zone)
     snap.verbatims = _verbatims(session, start, end)
+    snap.valued = _valued(session, start, end)
     snap.insights = insight_sections.build(session, journey, start, end, now)
     return snap
 
@@ -257,3 +260,33 @@ def _verbatims(session: Session, start: datetime, end: datetime) -> dict[str, li
             )
         )
     return out
+
+
+def _valued(session: Session, start: datetime, end: datetime) -> dict[str, tuple[int, list[Verbatim]]]:
+    """Compliments of the week per stage (praise placed on the stage, in no issue): their number, and
+    the three best-scored with words ("what customers value here")."""
+    c = ITEMS.c
+    rows = session.execute(
+        select(c.stage, c.text, c.score, c.scale, c.persona, c.occurred_at, c.placement)
+        .where(
+            c.occurred_at >= start,
+            c.occurred_at < end,
+            c.stage.is_not(None),
+            c.issue_id.is_(None),
+            c.state == "placed",
+            c.staff.is_(False),
+        )
+        .order_by(c.stage, c.score.desc(), c.occurred_at.desc(), c.id.desc())
+    )
+    counts: dict[str, int] = defaultdict(int)
+    words: dict[str, list[Verbatim]] = defaultdict(list)
+    for r in rows:
+        if ((r.placement or {}).get("grouping") or {}).get("method") != "compliment":
+            continue
+        counts[r.stage] += 1
+        if (r.text or "").strip() and len(words[r.stage]) < 3:
+            when = as_utc(r.occurred_at).date()
+            words[r.stage].append(
+                Verbatim(text=r.text, score=r.score, scale=r.scale, persona=r.persona, received=when)
+            )
+    return {stage: (n, words[stage]) for stage, n in counts.items()}

@@ -120,7 +120,9 @@ def ingest(
             r.compliment = _compliment(r)
             if r.compliment is not None:
                 r.apart = {
-                    "method": "compliment",
+                    # A staff check that found the experience as it should be is no problem, and no
+                    # customer's compliment either.
+                    "method": "check_passed" if r.values["staff"] else "compliment",
                     "basis": r.compliment.basis,
                     "positive_terms": list(r.compliment.positive_terms),
                 }
@@ -188,8 +190,8 @@ def _predictor(
 
 
 def _compliment(r: _Row) -> sentiment.Sentiment | None:
-    """Praise by its score (a promoter) or its words, with no complaint in it; staff checks stay evidence."""
-    if r.decision is None or r.values["staff"]:
+    """Praise by its score (a promoter) or its words, with no complaint in it."""
+    if r.decision is None:
         return None
     found = sentiment.classify(r.values["text"], r.values["score"], r.values["scale"])
     return found if found.is_praise else None

@@ -99,7 +99,7 @@ def _recent_by_stage(session: Session) -> dict[str, dict[int, str]]:
     for r in rows:
         method = ((r.placement or {}).get("grouping") or {}).get("method")
         key = (r.stage, normalise(r.text))
-        if method in ("compliment", "answer") or not key[1] or key in seen:
+        if method in ("compliment", "answer", "check_passed") or not key[1] or key in seen:
             continue
         if len(out[r.stage]) < CALIBRATION_SAMPLE:
             seen.add(key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -13,6 +14,7 @@ from sqlmodel import Session
 
 from app.core.actor import Actor
 from app.core.clock import as_utc
+from app.digests.week import covered_week
 from app.intake import ingest as intake
 from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
@@ -256,3 +258,31 @@ def test_a_promoted_group_is_an_issue_from_its_promotion_not_from_its_first_item
         assert as_utc(issue.created_at) == promoted_at
         # The owner's clock starts at the promotion: the due date is not already 20 days gone.
         assert as_utc(state.due_at) > promoted_at
+
+
+def test_praise_is_counted_in_the_owners_digest_as_what_customers_value(
+    journey_client: TestClient, admin_key: str
+) -> None:
+    put_journey(journey_client, admin_key, evidence=EVIDENCE)
+    _, start, _ = covered_week(datetime.now(UTC), ZoneInfo("Europe/London"))
+    when = (start + timedelta(days=2)).isoformat()
+    praise = ["Loved the first box, everything was fresh", "Brilliant first box, the recipes were easy"]
+    for n, text in enumerate(praise):
+        item = post(
+            journey_client,
+            admin_key,
+            text,
+            f"v{n}",
+            touchpoint="first-box-nps",
+            score=10,
+            scale="nps",
+            occurred_at=when,
+        )
+        assert item["issue_id"] is None and item["placement"]["grouping"]["method"] == "compliment"
+    owner = next(s["owner"] for s in example_journey()["stages"] if s["key"] == "onboard")
+    email = next(p["email"] for p in example_journey()["people"] if p["id"] == owner)
+    page = journey_client.get("/api/v1/digests/preview", params={"to": email}, headers=auth(admin_key))
+    assert page.status_code == 200, page.text
+    assert "What customers value here" in page.text
+    assert "2 customers praised this stage this week" in page.text
+    assert "Loved the first box" in page.text
