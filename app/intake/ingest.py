@@ -260,6 +260,7 @@ def opening(journey: Journey, d: placement.Decision, text: str | None = None) ->
         fingerprint=d.fingerprint,
         touchpoint=d.detail.get("touchpoint"),
         text=text if d.grouped_by_text else None,
+        wordless=not (text and text.strip()),
         emerging=not at_once(journey, d),
     )
 

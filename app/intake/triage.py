@@ -57,7 +57,7 @@ def triage(
             assert item.id is not None
             vector = vectors.ensure(session, grouper.encoder, {item.id: item.text})[item.id]
         decision = grouper.group(decision, item.text, vector)
-    new_issue = issues.resolve_issue(session, journey, opening(journey, decision), actor)
+    new_issue = issues.resolve_issue(session, journey, opening(journey, decision, item.text), actor)
     if old_issue == new_issue:
         raise Conflict(
             f"Item {item_id} is already in issue {new_issue}.", errors=[field_error("stage", "unchanged")]

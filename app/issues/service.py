@@ -64,6 +64,8 @@ class Opening:
     text: str | None = None
     # Gathering evidence first (`lifecycle.GATHERING`): promoted once the journey's evidence rule holds.
     emerging: bool = False
+    # The first item had no words (a score alone).
+    wordless: bool = False
 
 
 def _title(journey: Journey, o: Opening) -> str:
@@ -79,7 +81,9 @@ def _title(journey: Journey, o: Opening) -> str:
         parts.append(f'"{snippet}"')
     elif o.touchpoint:
         tp = journey.touchpoint(o.touchpoint)
-        parts.append((tp.name if tp and tp.name else None) or o.touchpoint)
+        name = (tp.name if tp and tp.name else None) or o.touchpoint
+        # Opened by an item without words: say so, so nobody looks for a described problem in it.
+        parts.append(f"scores without comment from {name}" if o.wordless else name)
     return ": ".join(parts)[:300]
 
 

@@ -118,7 +118,11 @@ def test_demo_loads_issues_without_duplicating(db: Path) -> None:
         triage = [i for i in items if i["state"] == "triage"]
         # Praise is placed on its stage but joins no issue.
         compliments = [i for i in items if i["state"] == "placed" and i["issue_id"] is None]
-        assert compliments and all(i["placement"]["grouping"]["method"] == "compliment" for i in compliments)
+        # (and a staff check that found the experience as it should be is set apart too, not a compliment)
+        methods = {i["placement"]["grouping"]["method"] for i in compliments}
+        assert methods == {"compliment", "check_passed"}, methods
+        passed = [i for i in compliments if i["placement"]["grouping"]["method"] == "check_passed"]
+        assert passed and all(i["source"] == "staff" for i in passed)
         # 360 demo items, 492 persona NPS scores over six months, 6 recorded experience checks.
         assert len(items) == 360 + 492 + 6
         # Groups still gathering evidence hold the rest.
