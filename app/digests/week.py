@@ -280,11 +280,15 @@ def _valued(session: Session, start: datetime, end: datetime) -> dict[str, tuple
     )
     counts: dict[str, int] = defaultdict(int)
     words: dict[str, list[Verbatim]] = defaultdict(list)
+    # The same words twice (a survey's stock answer) say nothing new.
+    quoted: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         if ((r.placement or {}).get("grouping") or {}).get("method") != "compliment":
             continue
         counts[r.stage] += 1
-        if (r.text or "").strip() and len(words[r.stage]) < 3:
+        text = " ".join((r.text or "").split())
+        if text and len(words[r.stage]) < 3 and text not in quoted[r.stage]:
+            quoted[r.stage].add(text)
             when = as_utc(r.occurred_at).date()
             words[r.stage].append(
                 Verbatim(text=r.text, score=r.score, scale=r.scale, persona=r.persona, received=when)

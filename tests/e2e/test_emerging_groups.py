@@ -284,5 +284,5 @@ def test_praise_is_counted_in_the_owners_digest_as_what_customers_value(
     page = journey_client.get("/api/v1/digests/preview", params={"to": email}, headers=auth(admin_key))
     assert page.status_code == 200, page.text
     assert "What customers value here" in page.text
-    assert "2 customers praised this stage this week" in page.text
+    assert "2 compliments from customers on this stage this week" in page.text
     assert "Loved the first box" in page.text
