@@ -199,8 +199,7 @@ def _compliment(r: _Row) -> sentiment.Sentiment | None:
 
 def _group(session: Session, journey: Journey, fresh: list[_Row]) -> grouping_index.Grouper:
     """Moment triggers first (a customer's third contact joins that moment's issue), then similarity.
-    Compliments take part in neither."""
-    fresh = [r for r in fresh if r.compliment is None]
+    Items placed apart (compliments, answers) are not given to it."""
     candidates = [
         trigger_count.TriggerCandidate(
             r.index,

@@ -164,10 +164,9 @@ def _new_index(session: Session, journey: Journey, encoder: Embedder | None) -> 
     if encoder is None:
         return GroupingIndex(journey.routing.grouping)
     found = threshold_store.latest(session, encoder.name)
-    dim = int(encoder.embed(["."]).shape[1])
     if found is None:
-        return VectorIndex(journey.routing.grouping, dim=dim)
-    return VectorIndex(journey.routing.grouping, dim=dim, mean=found.mean, stage_thresholds=found.thresholds)
+        return VectorIndex(journey.routing.grouping)
+    return VectorIndex(journey.routing.grouping, mean=found.mean, stage_thresholds=found.thresholds)
 
 
 def _build(

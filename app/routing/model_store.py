@@ -104,13 +104,12 @@ def train(session: Session, journey: Journey, *, actor: str) -> RoutingModel:
 def on_journey_applied(session: Session, before: Journey | None, after: Journey) -> None:
     """A journey whose examples or descriptions changed retrains the model in force, in the background.
     With no model yet there is nothing to keep in step: `seam journey apply` trains the first one."""
-    if before is None or journeys.teaching(before) == journeys.teaching(after):
+    taught = journeys.teaching(after)
+    if before is None or journeys.teaching(before) == taught:
         return
     head = current_row(session)
     if head is not None:
-        outbox.enqueue(
-            session, RETRAIN_KIND, f"journey:{journeys.teaching(after)[:16]}", {"reason": "journey"}
-        )
+        outbox.enqueue(session, RETRAIN_KIND, f"journey:{taught[:16]}", {"reason": "journey"})
 
 
 def train_if_missing(session: Session, journey: Journey, *, actor: str) -> RoutingModel | None:

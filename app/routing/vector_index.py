@@ -47,7 +47,6 @@ class _Group:
 
     scope: str
     size: int = 0
-    vector_sum: np.ndarray | None = None
     terms: Counter[str] = field(default_factory=Counter)
     fingerprints: set[str] = field(default_factory=set)
     facets: dict[str, _Facet] = field(default_factory=dict)
@@ -106,13 +105,11 @@ class VectorIndex:
         self,
         settings: GroupingSettings | None = None,
         *,
-        dim: int,
         mean: np.ndarray | None = None,
         stage_thresholds: dict[str, float] | None = None,
         default_threshold: float | None = None,
     ) -> None:
         self.settings = settings or GroupingSettings()
-        self.dim = dim
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.stage_thresholds = dict(stage_thresholds or {})
         if default_threshold is None:
@@ -145,13 +142,6 @@ class VectorIndex:
             v = v - self.mean
         norm = float(np.linalg.norm(v))
         return v / norm if norm > 1e-12 else v
-
-    def similarity(self, key: str, vector: np.ndarray) -> float:
-        """The average cosine of a (raw) item vector to a group's members."""
-        group = self._groups.get(key)
-        if group is None or group.vector_sum is None or not group.size:
-            return 0.0
-        return float(self.centred(vector) @ group.vector_sum) / group.size
 
     # -- placing ---------------------------------------------------------------------------
     def place(
@@ -204,7 +194,6 @@ class VectorIndex:
             self._fingerprints[(group.scope, fingerprint)] = issue_id
         if vector is not None:
             v = self.centred(vector)
-            group.vector_sum = v.copy() if group.vector_sum is None else group.vector_sum + v
             name = facet or issue_id
             part = group.facets.setdefault(name, _Facet())
             part.size += 1
@@ -223,21 +212,21 @@ class VectorIndex:
         part = group.facets.get(facet or issue_id)
         if vector is not None and part is not None and part.vector_sum is not None:
             v = self.centred(vector)
-            if group.vector_sum is not None:
-                group.vector_sum = group.vector_sum - v
             part.vector_sum = part.vector_sum - v
             part.size -= 1
             self._refresh(issue_id, group, facet or issue_id)
 
     def _refresh(self, key: str, group: _Group, facet: str) -> None:
         part = group.facets[facet]
-        scope = self._scopes.get(group.scope)
-        if scope is None:
-            scope = self._scopes[group.scope] = _Scope(self.dim)
         row = f"{key}{_SEP}{facet}"
+        scope = self._scopes.get(group.scope)
         if part.vector_sum is None or part.size <= 0:
-            scope.drop(row)
+            if scope is not None:
+                scope.drop(row)
             return
+        if scope is None:
+            # The scope's matrix takes the width of the first vector it holds: no encoder probe needed.
+            scope = self._scopes[group.scope] = _Scope(len(part.vector_sum))
         scope.set(row, part.vector_sum, part.size)
 
     def close(self, issue_id: str) -> None:
