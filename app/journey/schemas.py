@@ -17,6 +17,14 @@ from app.journey.rules import Rule
 from app.journey.triggers import TriggerSpec, parse_duration
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+MAX_STAGES = 1000
+MAX_MOMENTS_PER_STAGE = 100
+MAX_PEOPLE = 5000
+MAX_TEAMS = 500
+MAX_TOUCHPOINTS = 5000
+MAX_PERSONAS = 100
+MAX_RULES = 1000
+MAX_EXAMPLES = 20_000
 
 
 class _Strict(ApiModel):
@@ -103,7 +111,7 @@ class Stage(_Strict):
     owner: str
     sponsor: str | None = None
     teams: list[str] = Field(default_factory=list)
-    moments: list[Moment] = Field(default_factory=list)
+    moments: list[Moment] = Field(default_factory=list, max_length=MAX_MOMENTS_PER_STAGE)
     # Texts customers write about this stage: training data for the learned router.
     examples: Examples = Field(default_factory=list, max_length=500)
 
@@ -152,11 +160,13 @@ class RoutingSettings(_Strict):
 class Journey(_Strict):
     name: str = Field(min_length=1, max_length=200)
     cx_lead: str | None = None
-    people: list[Person] = Field(min_length=1)
-    teams: list[Team] = Field(default_factory=list)
-    stages: list[Stage] = Field(min_length=1)
-    touchpoints: list[Touchpoint] = Field(default_factory=list)
-    personas: list[Persona] = Field(default_factory=list)
+    # Bounds far above any real journey (a few to a dozen stages, 10-20 moments that matter), low enough
+    # that applying one, and training the router on its examples, stays a matter of seconds.
+    people: list[Person] = Field(min_length=1, max_length=MAX_PEOPLE)
+    teams: list[Team] = Field(default_factory=list, max_length=MAX_TEAMS)
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_STAGES)
+    touchpoints: list[Touchpoint] = Field(default_factory=list, max_length=MAX_TOUCHPOINTS)
+    personas: list[Persona] = Field(default_factory=list, max_length=MAX_PERSONAS)
     # SLAs, reminder cadence, escalation, quiet hours, impact scale, verification (accountability.py).
     accountability: AccountabilityPolicy = DEFAULT_POLICY
 
@@ -166,7 +176,7 @@ class Journey(_Strict):
         return value.model_dump(mode="json")
 
     # Ordered: the first rule whose conditions all hold places the item.
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     # Root-cause vocabulary, shared stage metrics, experience checks (app/journey/insights.py).
     root_causes: RootCauses | None = None
@@ -255,7 +265,15 @@ def reference_errors(j: Journey) -> list[tuple[str, str]]:
     errs += insight_reference_errors(
         j.root_causes, j.metrics, j.checks, people=people, teams=teams, moments=moments
     )
-    return errs
+    return errs + _example_count_errors(j)
+
+
+def _example_count_errors(j: Journey) -> list[tuple[str, str]]:
+    """The router trains on every example at each retrain: their sum is bounded, not only each list."""
+    total = sum(len(s.examples) + sum(len(m.examples) for m in s.moments) for s in j.stages)
+    if total <= MAX_EXAMPLES:
+        return []
+    return [("stages", f"{total} routing examples in all; at most {MAX_EXAMPLES} are accepted")]
 
 
 def _place_errors(

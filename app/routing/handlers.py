@@ -6,9 +6,8 @@ import asyncio
 import logging
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
-from app.journey import service as journeys
+from app.core.errors import InvalidInput, NotFound
 from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from app.routing import model_store as routing
@@ -18,15 +17,12 @@ log = logging.getLogger("seam.routing")
 
 
 def _retrain(engine: Engine) -> str | None:
-    with Session(engine, expire_on_commit=False) as session:
-        journey = journeys.current_or_none(session)
-        if journey is None:
-            raise PermanentError("no journey to train for")
-        if len({e.stage for e in routing.training_examples(session, journey)}) < 2:
-            return None  # nothing to learn yet; the next confirmations queue another message
-        row = routing.train(session, journey, actor="worker")
-        session.commit()
-        return row.version
+    try:
+        return routing.train_apart(engine, actor="worker").version
+    except NotFound as exc:
+        raise PermanentError("no journey to train for") from exc
+    except InvalidInput:
+        return None  # nothing to learn yet; the next confirmations queue another message
 
 
 async def retrain(ctx: JobContext, message: OutboxMessage) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
 
 from app.auth.deps import require
@@ -66,11 +66,13 @@ def _model_out(session: Session, row: RoutingModel) -> dict[str, Any]:
 
 @router.post("/routing/train", response_model=ModelOut)
 def train_now(
-    principal: Principal = Depends(require("admin")), session: Session = Depends(get_session)
+    request: Request,
+    principal: Principal = Depends(require("admin")),
+    session: Session = Depends(get_session),
 ) -> Any:
-    """Trains on the journey's examples and every confirmation now, and puts the model in force."""
-    row = routing.train(session, journeys.current(session), actor=principal.actor)
-    session.commit()
+    """Trains on the journey's examples and every confirmation now, and puts the model in force. The
+    model fits with no write lock held, so ingest goes on meanwhile."""
+    row = routing.train_apart(request.app.state.engine, actor=principal.actor)
     return _model_out(session, row)
 
 
