@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.web import (
+    admin_pages,
     auth_pages,
     board,
     docs,
@@ -27,5 +28,6 @@ def install(app: FastAPI) -> None:
     # The docs' assets first: /static/docs is theirs, the rest of /static is the pages'.
     app.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth_pages, board, insights_pages, issue_pages, reshape_pages, triage_pages, links, docs):
+    pages = (admin_pages, auth_pages, board, insights_pages, issue_pages, reshape_pages, triage_pages)
+    for module in (*pages, links, docs):
         app.include_router(module.router)
