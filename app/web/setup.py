@@ -12,6 +12,7 @@ from app.web import (
     auth_pages,
     board,
     docs,
+    feedback_pages,
     handlers,
     insights_pages,
     issue_pages,
@@ -28,6 +29,6 @@ def install(app: FastAPI) -> None:
     # The docs' assets first: /static/docs is theirs, the rest of /static is the pages'.
     app.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    pages = (admin_pages, auth_pages, board, insights_pages, issue_pages, reshape_pages, triage_pages)
-    for module in (*pages, links, docs):
+    people = (admin_pages, auth_pages, board, feedback_pages, insights_pages, issue_pages, triage_pages)
+    for module in (*people, reshape_pages, links, docs):
         app.include_router(module.router)
