@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.core.actor import Actor
 from app.core.errors import DomainError, InvalidInput, field_error
 from app.feedback.models import FeedbackItem
-from app.intake.triage import triage
+from app.intake.triage import triage, triage_into
 from app.journey.schemas import Journey
 
 MAX_ITEMS = 500
@@ -23,7 +23,10 @@ def triage_many(
     moment: str | None,
     reason: str | None,
     actor: Actor,
+    *,
+    into_issue: int | None = None,
 ) -> list[FeedbackItem]:
+    """On the stage (each item joins its most similar issue there), or all into one chosen issue."""
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         raise InvalidInput("Select at least one item.", errors=[field_error("items", "empty")])
@@ -34,7 +37,10 @@ def triage_many(
     placed = []
     for n, item_id in enumerate(ids):
         try:
-            placed.append(triage(session, journey, item_id, stage, moment, reason, actor))
+            if into_issue is not None:
+                placed.append(triage_into(session, journey, item_id, into_issue, reason, actor))
+            else:
+                placed.append(triage(session, journey, item_id, stage, moment, reason, actor))
         except DomainError as exc:
             exc.errors = [field_error(f"items[{n}]", f"item {item_id}: {exc.detail}"), *exc.errors]
             raise

@@ -117,8 +117,13 @@ class BulkTriageIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[BodyRowId] = Field(min_length=1, max_length=bulk.MAX_ITEMS, description="Feedback item ids.")
-    stage: str = Field(min_length=1, max_length=100)
+    stage: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Each item joins its most similar issue here."
+    )
     moment: str | None = Field(default=None, max_length=100)
+    issue: BodyRowId | None = Field(
+        default=None, description="Instead of a stage: every item joins this issue (its stage and moment)."
+    )
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -132,16 +137,22 @@ def triage_bulk(
     principal: Principal = Depends(require("manage")),
     session: Session = Depends(get_session),
 ) -> Any:
-    """Place many items on one stage (and moment) at once: all of them, or none (the error names the
-    first item that could not be placed). Each placement is a correction the router learns from."""
+    """Place many items on one stage (and moment), or into one issue, at once: all of them, or none (the
+    error names the first item that could not be placed). Each placement is a correction the router
+    learns from."""
+    if (body.stage is None) == (body.issue is None):
+        raise InvalidInput(
+            "Give a stage or an issue, not both.", errors=[field_error("stage", "give stage or issue")]
+        )
     placed = bulk.triage_many(
         session,
         journeys.current(session),
         body.items,
-        body.stage,
+        body.stage or "",
         body.moment,
         body.reason,
         principal.as_actor(),
+        into_issue=body.issue,
     )
     session.commit()
     return {"items": [queries.to_out(i) for i in placed]}

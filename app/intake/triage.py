@@ -12,6 +12,7 @@ from app.feedback.models import FeedbackItem
 from app.intake.ingest import facts, opening, placement_json
 from app.issues import evidence
 from app.issues import service as issues
+from app.issues.lifecycle import TAKES_ITEMS
 from app.journey.schemas import Journey
 from app.routing import index as grouping_index
 from app.routing import model_store, placement, vectors
@@ -81,6 +82,43 @@ def triage(
     model_store.record_confirmation(session, journey, item, method=method, actor=actor.name)
     _record_move(session, item_id, stage, moment, old_issue, new_issue, reason, actor)
     evidence.promote_ready(session, journey, [new_issue], SYSTEM_ACTOR)
+    return item
+
+
+def triage_into(
+    session: Session, journey: Journey, item_id: int, issue_id: int, reason: str | None, actor: Actor
+) -> FeedbackItem:
+    """A person puts the item into the issue they know it belongs to: it takes the issue's stage and
+    moment, and the choice is training data for the router like any placement."""
+    target = issues.get(session, issue_id)
+    if target.status not in TAKES_ITEMS:
+        raise Conflict(
+            f"Issue {issue_id} is {target.status} and takes no items.",
+            errors=[field_error("issue", f"status is '{target.status}'")],
+        )
+    item = queries.get(session, item_id)
+    old_issue = item.issue_id
+    if old_issue == issue_id:
+        raise Conflict(
+            f"Item {item_id} is already in issue {issue_id}.", errors=[field_error("issue", "unchanged")]
+        )
+    issues.lock(session, [i for i in (old_issue, issue_id) if i is not None])
+    session.refresh(item)
+    decision = placement.decide_manually(
+        facts(item), target.stage, target.moment, actor=actor.name, method="triage"
+    )
+    item.state, item.stage, item.moment, item.issue_id = "placed", target.stage, target.moment, issue_id
+    item.placement = {
+        **placement_json(decision),
+        "grouping": {"method": "person", "issue_id": issue_id},
+        "reason": reason,
+        "previous_issue_id": old_issue,
+    }
+    session.add(item)
+    session.flush()
+    model_store.record_confirmation(session, journey, item, method="triage", actor=actor.name)
+    _record_move(session, item_id, target.stage, target.moment, old_issue, issue_id, reason, actor)
+    evidence.promote_ready(session, journey, [issue_id], SYSTEM_ACTOR)
     return item
 
 

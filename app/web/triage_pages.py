@@ -3,6 +3,7 @@ a stage (and moment) in one POST. Each placement is a correction the router lear
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -17,7 +18,11 @@ from app.core.pagination import BodyRowId
 from app.feedback import queries
 from app.feedback.models import FeedbackItem
 from app.intake import bulk
+from app.issues import service as issues
+from app.issues.lifecycle import ACTIVE
+from app.issues.models import ExperienceIssue
 from app.journey import service as journeys
+from app.journey.schemas import Journey
 from app.people.roles import ACT, Viewer
 from app.web import views
 from app.web.context import signed_in, verify_csrf
@@ -26,6 +31,8 @@ from app.web.render import message, page
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
+# Offered as targets: enough for a stage owner's active issues, few enough for one select.
+JOINABLE = 200
 
 
 def _queue(request: Request, session: Session, who: Viewer, after: int | None, **extra: object) -> Response:
@@ -41,6 +48,7 @@ def _queue(request: Request, session: Session, who: Viewer, after: int | None, *
         items.append({"item": item, "guess": stages.get(guess or ""), "guess_key": guess, "sure": sure})
     ctx = {
         "items": items,
+        "into": _issues_to_join(session, journey, who),
         "total": total,
         "next_after": rows[PER_PAGE - 1].id if len(rows) > PER_PAGE else None,
         "targets": [
@@ -51,6 +59,26 @@ def _queue(request: Request, session: Session, who: Viewer, after: int | None, *
         **extra,
     }
     return page(request, "triage.html", ctx, who=who, status=int(str(extra.get("status", 200))))
+
+
+def _issues_to_join(
+    session: Session, journey: Journey, who: Viewer
+) -> list[tuple[str, list[ExperienceIssue]]]:
+    """Active issues on the stages this person may place items on, newest evidence first, per stage."""
+    mine = [s for s in journey.stages if who.may(ACT, s.key)]
+    if not mine:
+        return []
+    c = ExperienceIssue.__table__.c  # type: ignore[attr-defined]
+    stmt = (
+        select(ExperienceIssue)
+        .where(c.status.in_(sorted(ACTIVE)), c.stage.in_([s.key for s in mine]))
+        .order_by(c.last_seen.desc(), c.id.desc())
+        .limit(JOINABLE)
+    )
+    found = list(session.execute(stmt).scalars())
+    return [
+        (s.name, [i for i in found if i.stage == s.key]) for s in mine if any(i.stage == s.key for i in found)
+    ]
 
 
 @router.get("/triage", response_class=HTMLResponse)
@@ -74,7 +102,16 @@ def triage_place(
     who: Viewer = Depends(signed_in),
     session: Session = Depends(get_session),
 ) -> Response:
-    stage, _, moment = target.partition("/")
+    chosen = re.fullmatch(r"issue:([1-9][0-9]{0,8})", target)
+    into = int(chosen.group(1)) if chosen else None
+    try:
+        journey = journeys.current(session)
+        if into is not None:
+            stage, moment = issues.get(session, into).stage, ""
+        else:
+            stage, _, moment = target.partition("/")
+    except DomainError as exc:
+        return _queue(request, session, who, None, error=exc.detail, status=exc.status)
     if not who.may(ACT, stage):
         raise Forbidden(
             f"{who.name}, only the owner or sponsor of this stage (or the CX lead) may place items on it.",
@@ -82,9 +119,9 @@ def triage_place(
             target=f"stage:{stage}",
         )
     try:
-        journey = journeys.current(session)
+        note = (reason or "").strip() or None
         placed = bulk.triage_many(
-            session, journey, items, stage, moment or None, (reason or "").strip() or None, Actor(who.actor)
+            session, journey, items, stage, moment or None, note, Actor(who.actor), into_issue=into
         )
         session.commit()
     except DomainError as exc:
