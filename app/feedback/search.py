@@ -1,14 +1,14 @@
-"""Finding feedback by its words: every word given must appear in the text (case-insensitive), newest
-first, with the same stage and source filters as the listings. A substring match on the text column,
-bounded to a page per query: good enough for a person looking for "what did customers say about
-refunds"; a full-text index is the step after (docs/scaling.md)."""
+"""Finding feedback by its words: every word given must appear in the text (case-insensitive), the
+latest first (by when it happened), with the same stage and source filters as the listings. A
+substring match on the text column, bounded to a page per query: good enough for a person looking
+for "what did customers say about refunds"; a full-text index is the step after."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
 from app.feedback.models import FeedbackItem
@@ -51,8 +51,12 @@ def search(
     if source is not None:
         stmt = stmt.where(c.source == source)
     if before_id is not None:
-        stmt = stmt.where(c.id < before_id)
-    rows = list(session.execute(stmt.order_by(c.id.desc()).limit(limit + 1)).scalars())
+        # Keyset on (occurred_at, id): the page after the last item shown, in the customers' time.
+        at = session.execute(select(c.occurred_at).where(c.id == before_id)).scalar_one_or_none()
+        if at is not None:
+            stmt = stmt.where(or_(c.occurred_at < at, and_(c.occurred_at == at, c.id < before_id)))
+    order = (c.occurred_at.desc(), c.id.desc())
+    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
     return Found(rows, rows[-1].id if more and rows else None)

@@ -39,9 +39,10 @@ def _quotes(session: Session, issue_id: int) -> list[str]:
         select(c.text)
         .where(c.issue_id == issue_id, c.text.is_not(None), c.text != "")
         .order_by(c.id.desc())
-        .limit(QUOTES)
+        .limit(QUOTES * 10)
     )
-    return [str(t) for t in session.execute(stmt).scalars()]
+    # Customers often say the same thing in the same words: show different ones.
+    return list(dict.fromkeys(str(t) for t in session.execute(stmt).scalars()))[:QUOTES]
 
 
 def _pending(request: Request, session: Session, who: Viewer, **extra: object) -> HTMLResponse:
