@@ -4,6 +4,7 @@ API's are."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,6 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.auth import service as keys
-from app.auth.models import ApiKey
 from app.core.clock import utcnow
 from app.core.deps import get_session
 from app.core.errors import DomainError
@@ -70,6 +70,19 @@ def _admin(request: Request, session: Session, who: Viewer, **extra: Any) -> HTM
     return page(request, "admin.html", ctx, who=who, status=status)
 
 
+def _change(
+    request: Request, session: Session, who: Viewer, work: Callable[[], object], done: str
+) -> Response:
+    """One change, committed, then back to the page saying what was done; a refusal is shown on it."""
+    try:
+        work()
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        return _admin(request, session, who, error=exc.detail, status=exc.status)
+    return RedirectResponse(f"/admin?done={done}", status_code=303)
+
+
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(
     request: Request,
@@ -89,13 +102,7 @@ def retry_delivery(
     session: Session = Depends(get_session),
 ) -> Response:
     _lead(who, "outbox.retry")
-    try:
-        outbox.retry(session, message_id)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        return _admin(request, session, who, error=exc.detail, status=exc.status)
-    return RedirectResponse("/admin?done=retried", status_code=303)
+    return _change(request, session, who, lambda: outbox.retry(session, message_id), "retried")
 
 
 @router.post("/admin/keys", dependencies=[Depends(verify_csrf)])
@@ -127,11 +134,6 @@ def revoke_key(
     session: Session = Depends(get_session),
 ) -> Response:
     _lead(who, "keys.revoke")
-    try:
-        row: ApiKey = keys.find(session, key_id)
-        keys.revoke(session, row, who.actor)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        return _admin(request, session, who, error=exc.detail, status=exc.status)
-    return RedirectResponse("/admin?done=revoked", status_code=303)
+    return _change(
+        request, session, who, lambda: keys.revoke(session, keys.find(session, key_id), who.actor), "revoked"
+    )
