@@ -11,7 +11,6 @@ RUN mkdir -p app integrations && touch app/__init__.py integrations/__init__.py 
 
 COPY app ./app
 COPY integrations ./integrations
-COPY migrations ./migrations
 COPY examples ./examples
 COPY alembic.ini ./
 # The service user owns its working directory, so the SQLite default (seam.db here) is writable.

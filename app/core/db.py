@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 # An execution option: this engine's transactions only read. On SQLite they begin DEFERRED, so they take
 # no write lock and run beside a writer (WAL); elsewhere it changes nothing.
@@ -31,7 +33,26 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
+# Marks a connection whose transaction holds this process's SQLite write slot.
+_HOLDS_SLOT = "seam_write_slot"
+
+
+class _WriteSlotTimeout(Exception):
+    def __str__(self) -> str:
+        return "database is locked"
+
+
 def _sqlite_setup(engine: Engine) -> None:
+    # SQLite has one writer at a time. Its own busy handler lets waiters sleep and retry with growing
+    # pauses, so under a burst one waiter can lose every race until its timeout while others pass. The
+    # process's writers queue on this lock instead (released at commit or rollback, from any thread), and
+    # SQLite's busy timeout is left to arbitrate between processes.
+    slot = threading.Lock()
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop(_HOLDS_SLOT, False):
+            slot.release()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -49,8 +70,26 @@ def _sqlite_setup(engine: Engine) -> None:
             # A reader takes no lock: in WAL mode it reads a snapshot while a writer goes on.
             conn.exec_driver_sql("BEGIN DEFERRED")
         else:
-            # IMMEDIATE takes the write lock up front: no deadlock when two readers both try to write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if not slot.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+                raise OperationalError("BEGIN IMMEDIATE", {}, _WriteSlotTimeout())
+            conn.info[_HOLDS_SLOT] = True
+            try:
+                # IMMEDIATE takes the write lock up front: no deadlock when two readers both try to write.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    # A connection lost mid-transaction ends with neither; its pool record carries the same mark.
+    def _release_record(_dbapi_conn: Any, record: Any, *_: Any) -> None:
+        if record is not None and record.info.pop(_HOLDS_SLOT, False):
+            slot.release()
+
+    event.listen(engine, "checkin", _release_record)
+    event.listen(engine, "invalidate", _release_record)
 
 
 def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:

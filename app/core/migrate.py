@@ -8,12 +8,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[2]
+# The migrations ship inside the package, so an installed (not editable) Seam can upgrade a database.
+SCRIPTS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
     if url:
         cfg.attributes["url"] = url
     return cfg

@@ -69,6 +69,7 @@ def post_feedback(
         return (201 if result.status == "created" else 200), jsonable_encoder(item)
 
     payload = body.model_dump(mode="json")
+    ingest.prepare([body])
     status, out = idempotency.run(session, principal, idempotency_key, payload, work)
     return JSONResponse(out, status_code=status)
 
@@ -102,6 +103,7 @@ def post_batch(
         )
         return 200, out.model_dump(mode="json")
 
+    ingest.prepare(body.items)
     status, out = idempotency.run(session, principal, idempotency_key, body.items, work)
     return JSONResponse(out, status_code=status)
 

@@ -97,6 +97,16 @@ def encode(encoder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return np.stack([known[k] for k in keys])
 
 
+def warm(texts: Iterable[str | None]) -> None:
+    """Encodes these texts into the cache now, before the caller opens its write transaction: on SQLite
+    the write lock is one for the whole database, and encoding under it serialises every writer behind
+    the encoder."""
+    encoder = process_encoder()
+    distinct = list(dict.fromkeys(t for t in texts if t and t.strip()))
+    if encoder is not None and distinct:
+        encode(encoder, distinct[:CACHE_SIZE])
+
+
 def to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f2").tobytes()
 
