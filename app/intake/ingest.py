@@ -93,14 +93,10 @@ def validate_raw(raw: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, Feedbac
     return good, bad
 
 
-def prepare(items: Sequence[FeedbackIn | dict[str, Any]]) -> None:
-    """Work that needs no database, done before the caller's transaction begins: the texts' vectors."""
-    vectors.warm(i.text if isinstance(i, FeedbackIn) else _text_of(i) for i in items)
-
-
-def _text_of(raw: dict[str, Any]) -> str | None:
-    text = raw.get("text") if isinstance(raw, dict) else None
-    return text if isinstance(text, str) else None
+def prepare(items: Sequence[FeedbackIn]) -> None:
+    """Work that needs no database, done before the caller's transaction begins: the vectors of
+    validated texts."""
+    vectors.warm(i.text for i in items)
 
 
 def ingest(

@@ -88,8 +88,10 @@ def post_batch(
             f"At most {limit} items per batch.", errors=[field_error("items", f"more than {limit}")]
         )
 
+    good, bad = ingest.validate_raw(body.items)
+    ingest.prepare([item for _, item in good])
+
     def work() -> tuple[int, dict[str, Any]]:
-        good, bad = ingest.validate_raw(body.items)
         journey = journeys.current_or_none(session)
         results = ingest.ingest(session, journey, good, principal.as_actor()) + bad
         results.sort(key=lambda r: r.index)
@@ -103,7 +105,6 @@ def post_batch(
         )
         return 200, out.model_dump(mode="json")
 
-    ingest.prepare(body.items)
     status, out = idempotency.run(session, principal, idempotency_key, body.items, work)
     return JSONResponse(out, status_code=status)
 
