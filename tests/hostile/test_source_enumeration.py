@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.integration.sources.helpers import create_source, example_bytes, sign
 from tests.integration.sources.helpers import counts as stored
+from tests.integration.sources.helpers import create_source, example_bytes, sign
 
 BODY = example_bytes("typeform_form_response.json")
 VENDOR_HEADERS = ("typeform", "surveymonkey", "delighted", "zendesk", "webhook-signature", "x-hub")
