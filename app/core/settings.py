@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         default=False, description="Let integrations call private or loopback addresses (tests, on-premises)."
     )
     # Email (close the loop): the outbox worker sends reminders, digests and customer notices over SMTP.
+    customer_link_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a customer's one-click 'did this fix it?' link works after the notice is sent.",
+    )
     smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.")
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: Literal["off", "on", "required"] = Field(default="required")

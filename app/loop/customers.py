@@ -3,7 +3,8 @@ into it hears once (one row per customer and issue, so a reopen and a second con
 it, and a customer behind several items or several addresses hears once). The email comes from the
 stage's template (`templates/notice_<stage>.*.j2`, else `notice.*.j2`), says how the fix was judged
 ("confirmed by its owner" when confirmed before the evidence held, "checked against new feedback for N
-days" when it held), and carries a signed one-click "did this fix it for you?" link.
+days" when it held), and carries a signed one-click "did this fix it for you?" link
+(`app.loop.answer_links`: for that purpose only, expiring after `SEAM_CUSTOMER_LINK_DAYS`).
 
 The answer belongs to the issue it answers. It comes back through the one ingest path as feedback
 placed on the issue's stage and moment that joins no issue (`placement.grouping.method = "answer"`,
@@ -22,9 +23,6 @@ email address) and does not say `contact: false`. Staff feedback is never answer
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +40,7 @@ from app.intake import ingest as feedback
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.schemas import Journey
+from app.loop import answer_links
 from app.loop.models import CustomerNotice
 from app.notify import messages, templates
 from app.outbox import service as outbox
@@ -53,23 +52,6 @@ FOLLOWUP_SOURCE = "seam-followup"
 ZENDESK_KIND = "loop.zendesk_comment"
 _TICKET = re.compile(r"^(?:ticket|csat):(\d{1,20})$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-
-
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"seam:customer-followup:v1", hashlib.sha256).digest()
-
-
-def token_for(notice_id: int, secret: str) -> str:
-    sig = hmac.new(_key(secret), str(notice_id).encode(), hashlib.sha256).digest()[:18]
-    return f"{notice_id}.{base64.urlsafe_b64encode(sig).decode().rstrip('=')}"
-
-
-def notice_of_token(token: str, secret: str) -> int | None:
-    """The notice id a token names, or None if the signature does not match."""
-    head, _, _sig = token.partition(".")
-    if not head.isdigit() or len(head) > 18:
-        return None
-    return int(head) if hmac.compare_digest(token_for(int(head), secret), token) else None
 
 
 def contact_of(customer_ref: str, extra: dict[str, Any]) -> str | None:
@@ -142,6 +124,7 @@ def notify(
     moment = journey.moment(issue.stage, issue.moment) if issue.moment else None
     base = settings.public_url.rstrip("/")
     secret = settings.secret_key.get_secret_value()
+    expires = answer_links.expiry(settings, now)
     sent = 0
     for customer_ref, (channel, address) in _channels(session, issue.id).items():
         stmt = (
@@ -154,7 +137,7 @@ def notify(
         notice_id = session.execute(stmt).scalar_one_or_none()
         if notice_id is None:
             continue  # told already, for an earlier confirmation
-        token = token_for(int(notice_id), secret)
+        token = answer_links.token_for(int(notice_id), secret, expires)
         rendered = templates.render(
             f"notice_{issue.stage}",
             f"We fixed {moment.name if moment else (stage.name if stage else 'it')}: did it work for you?",

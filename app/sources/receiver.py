@@ -4,7 +4,9 @@ The request does three things and nothing else, so the vendor gets its 2xx fast:
 
 1. verify the vendor's signature over the raw bytes, exactly as the vendor signs (see
    ``integrations.signatures``); a bad, missing or stale signature gets 401 problem+json and
-   nothing is stored;
+   nothing is stored. An unknown, disabled or unreadable source gets the very same 401, and the
+   answer never names the vendor's header: the URLs do not tell which sources exist or what they
+   are (the reason is logged for whoever sets the source up);
 2. store the raw delivery in the inbox under the vendor's delivery id (Typeform/SurveyMonkey/
    Delighted ``event_id``, Zendesk envelope ``id`` or invocation id, Qualtrics ``ResponseID``,
    Standard Webhooks ``webhook-id``): a vendor's retry is the same row and queues nothing;
@@ -35,11 +37,12 @@ from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES, problem_response
 from app.core.settings import Settings
 from app.inbox import receiver
-from app.inbox.receiver import Delivery, Refusal, WebhookAck
+from app.inbox.receiver import Delivery, WebhookAck
 from app.sources import service
 from app.sources.models import Source
 from app.sources.service import PROCESS_KIND
 from integrations import signatures
+from integrations.base import WebhookSignatureError
 from integrations.surveys import KINDS, MappingError, zendesk
 from integrations.surveys.mapping import body_digest_id
 
@@ -71,7 +74,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": WebhookAck, "description": "Already received (the vendor's retry); nothing new stored"},
     202: {"model": WebhookAck, "description": "Stored; the feedback item is made after this response"},
     401: PROBLEM_RESPONSES[401],
-    404: PROBLEM_RESPONSES[404],
     413: PROBLEM_RESPONSES[413],
     422: PROBLEM_RESPONSES[422],
 }
@@ -93,30 +95,45 @@ def delivery_key(kind: str, headers: Mapping[str, str], body: bytes) -> str:
 
 @dataclass(frozen=True)
 class Verifier:
-    """What a source's deliveries are checked against."""
+    """What a source's deliveries are checked against; `kind` None for a URL that takes none (an
+    unknown, disabled or unreadable source), which is refused exactly as a bad signature is."""
 
-    kind: str
+    kind: str | None
     secret: str
+    source_id: int = 0
 
 
-def load(engine: Engine, settings: Settings, source_id: int, token: str | None) -> Verifier | Refusal:
-    """The source's kind and decrypted secret, or why its URL takes no delivery. Runs in a worker thread."""
+def refused() -> WebhookSignatureError:
+    """Every refusal at a source's URL says this and only this (no header name, no vendor)."""
+    return WebhookSignatureError("the delivery's signature could not be verified", reason="mismatch")
+
+
+def load(engine: Engine, settings: Settings, source_id: int, token: str | None) -> Verifier:
+    """The source's kind and decrypted secret (a refusing Verifier when its URL takes no delivery).
+    Runs in a worker thread."""
     with Session(engine) as session:
         # Core, not the ORM: a full Source load was the largest cost of an acknowledgement.
         source = session.execute(_SOURCE, {"id": source_id}).first()
     if source is None or not source.enabled or (token is not None and source.kind != "qualtrics"):
-        return Refusal(404, f"No enabled source {source_id} takes deliveries at this URL.")
+        return Verifier(None, "", source_id)
     try:
         secret = decrypt(source.secret_encrypted, settings.secret_key.get_secret_value())
     except DecryptionError:
         log.error("source %s: webhook secret cannot be decrypted with SEAM_SECRET_KEY", source_id)
-        return Refusal(401, "The source's secret cannot be read; set it again.")
-    return Verifier(source.kind, secret)
+        return Verifier(None, "", source_id)
+    return Verifier(source.kind, secret, source_id)
 
 
 def check(verifier: Verifier, token: str | None, body: bytes, headers: Mapping[str, str]) -> Delivery:
-    """Raises WebhookSignatureError unless the vendor signed these bytes; names the delivery."""
-    KINDS[verifier.kind].verify(body, headers, verifier.secret, utcnow(), token=token)
+    """Raises `refused()` unless the vendor signed these bytes; names the delivery."""
+    if verifier.kind is None:
+        raise refused()
+    try:
+        KINDS[verifier.kind].verify(body, headers, verifier.secret, utcnow(), token=token)
+    except WebhookSignatureError as exc:
+        # The vendor's own reason (which header, stale or forged) is for the log, not the caller.
+        log.info("source %s: delivery refused (%s: %s)", verifier.source_id, exc.reason, exc.message)
+        raise refused() from None
     return Delivery(delivery_key(verifier.kind, headers, body), KEEP_HEADERS.get(verifier.kind, ()))
 
 

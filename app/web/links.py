@@ -18,7 +18,7 @@ from app.core.deps import get_session
 from app.core.errors import DomainError
 from app.issues import service as issues
 from app.journey import service as journeys
-from app.loop import customers
+from app.loop import answer_links, customers
 from app.loop import service as loop
 from app.people import service as people
 from app.people import tokens
@@ -89,6 +89,23 @@ def _secret(request: Request) -> str:
     return str(request.app.state.settings.secret_key.get_secret_value())
 
 
+def _notice(request: Request, token: str) -> int | Response:
+    """The notice a customer's link answers, or the page that says why it cannot."""
+    found = answer_links.read(token, _secret(request), utcnow())
+    if found == answer_links.EXPIRED:
+        days = request.app.state.settings.customer_link_days
+        return message(
+            request,
+            "Link expired",
+            f"This link has expired: it worked for {days} days after we wrote to you. "
+            "Thank you all the same.",
+            status=410,
+        )
+    if not isinstance(found, int):
+        return message(request, "Link not valid", "This link is not valid.", status=404)
+    return found
+
+
 @router.get("/feedback/fixed/{token}", response_class=HTMLResponse)
 def fixed_question(
     request: Request,
@@ -96,8 +113,9 @@ def fixed_question(
     answer: Literal["yes", "no"] | None = Query(default=None),
 ) -> Response:
     """The customer's "did this fix it for you?": the question, answered by a button (a POST)."""
-    if customers.notice_of_token(token, _secret(request)) is None:
-        return message(request, "Link not valid", "This link is not valid.", status=404)
+    notice_id = _notice(request, token)
+    if isinstance(notice_id, Response):
+        return notice_id
     return page(request, "customer_answer.html", {"token": token, "chosen": answer})
 
 
@@ -110,11 +128,11 @@ def fixed_answer(
     answer: Annotated[Literal["yes", "no"], Form()],
     session: Session = Depends(get_session),
 ) -> Response:
-    notice_id = customers.notice_of_token(token, _secret(request))
-    notice = (
-        customers.answer(session, journeys.current_or_none(session), notice_id, answer == "yes", utcnow())
-        if notice_id is not None
-        else None
+    notice_id = _notice(request, token)
+    if isinstance(notice_id, Response):
+        return notice_id
+    notice = customers.answer(
+        session, journeys.current_or_none(session), notice_id, answer == "yes", utcnow()
     )
     if notice is None:
         return message(request, "Link not valid", "This link is not valid.", status=404)

@@ -159,4 +159,4 @@ def test_deleting_a_source_drops_its_raw_deliveries_not_its_items(
     assert counts(engine)[0] == 0 and len(items(client, admin_key)) == 1
     assert client.get(f"/api/v1/sources/{source['id']}", headers=auth(admin_key)).status_code == 404
     body = payload_bytes("standard_feedback_created.json")
-    assert deliver(client, source, body).status_code == 404
+    assert deliver(client, source, body).status_code == 401
