@@ -25,7 +25,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.add_typer(secrets_app, name="secrets")
 err = Console(stderr=True)
-EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.yaml"
+# Shipped in the package, so `seam demo` works from a plain install; examples/journey.yaml links to it.
+EXAMPLE_JOURNEY = Path(__file__).resolve().parent / "demo" / "journey.yaml"
 
 
 def _refuse_unsafe(settings: Settings) -> None:
