@@ -14,7 +14,7 @@ from app import wiring
 from app.auth import deps as auth_deps
 from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
-from app.core import admission, logsafety, problems
+from app.core import admission, logs, logsafety, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.migrate import schema_state
@@ -81,8 +81,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
     )
-    # Added last, so it is the outermost of ours.
     app.add_middleware(problems.UnhandledErrors)
+    # Added last, so it is the outermost of ours: even an unhandled error's log line has the request id.
+    app.add_middleware(logs.RequestIdMiddleware)
 
     _health(app)
     _routers(app)
