@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.add_typer(secrets_app, name="secrets")
 err = Console(stderr=True)
-EXAMPLE_JOURNEY = Path(__file__).resolve().parents[1] / "examples" / "journey.yaml"
+# Shipped in the package, so `seam demo` works from a plain install; examples/journey.yaml links to it.
+EXAMPLE_JOURNEY = Path(__file__).resolve().parent / "demo" / "journey.yaml"
 
 
 def _refuse_unsafe(settings: Settings) -> None:
@@ -234,7 +236,12 @@ def serve(
 
     _refuse_unsafe(get_settings())
     uvicorn.run(
-        "app.asgi:app", host=host, port=port, workers=workers, log_level=get_settings().log_level.lower()
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level.lower(),
+        log_config=None,  # app.core.logs formats uvicorn's lines like every other
     )
 
 
@@ -416,7 +423,9 @@ def scheduler() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner.start()
-    err.print(f"scheduler running: {', '.join(sorted(j.id for j in runner.get_jobs()))}")
+    logging.getLogger("seam.scheduler").info(
+        "scheduler running: %s", ", ".join(sorted(j.id for j in runner.get_jobs()))
+    )
     stop.wait()
     runner.shutdown(wait=True)
 
@@ -452,4 +461,8 @@ def digest_preview(
 
 
 def main() -> None:
+    from app.core import logs
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     app()

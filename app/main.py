@@ -14,9 +14,10 @@ from app import wiring
 from app.auth import deps as auth_deps
 from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
-from app.core import admission, logsafety, problems
+from app.core import admission, logs, logsafety, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
+from app.core.migrate import schema_state
 from app.core.settings import Settings, get_settings
 from app.core.strict_query import refuse_unknown_query
 from app.digests.router import router as digests_router
@@ -80,8 +81,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
     )
-    # Added last, so it is the outermost of ours.
     app.add_middleware(problems.UnhandledErrors)
+    # Added last, so it is the outermost of ours: even an unhandled error's log line has the request id.
+    app.add_middleware(logs.RequestIdMiddleware)
 
     _health(app)
     _routers(app)
@@ -94,18 +96,30 @@ def _health(app: FastAPI) -> None:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "Database unreachable"}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "Database unreachable, or its schema not at this release's head"}},
+    )
     def readyz() -> Any:
         try:
             with app.state.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+                schema = schema_state(conn)
         except Exception:
             log.warning("readiness check: database unreachable")
             return problems.problem_response(503, "The database is unreachable.")
+        migrations = {"database": list(schema.database), "code": list(schema.code)}
+        # A replica of a new release must not take traffic before `seam db upgrade` ran (nor an old one
+        # after it): its queries would meet columns it does not know.
+        if not schema.at_head:
+            log.warning("readiness check: schema not at head (%s)", migrations)
+            return problems.problem_response(503, schema.describe(), migrations=migrations)
         encoder = encoder_status()
         # Ready either way; an install without its encoder groups by TF-IDF only, and says so here.
         return {
             "status": "ready",
+            "migrations": migrations,
             "grouping": {"index": "vectors" if encoder["loaded"] else "tfidf", "encoder": encoder},
         }
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
 from app.auth.service import PREFIX_LEN, TOUCH_EVERY, Principal, authenticate, touch
+from app.core import logs
 from app.core.clock import utcnow
 from app.core.db import reader
 from app.core.problems import problem_response, validation_problem
@@ -118,6 +119,7 @@ def require(scope: str) -> Callable[..., Principal]:
         if not principal.allows(scope):
             raise HTTPException(403, f"This key lacks the '{scope}' scope.")
         request.state.principal = principal
+        logs.set_actor(f"key:{principal.key_id}:{principal.name}")
         return principal
 
     dependency.seam_scope = scope  # type: ignore[attr-defined]

@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Larger request bodies get 413.")
     batch_max_items: int = Field(default=1000, description="Most items accepted by one batch request.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links we send.")
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="INFO", description="Level of every Seam logger, in every process.")
+    # JSON by default: production runs in containers whose lines go to a log store, which needs fields,
+    # not prose; `text` is for a person reading a terminal.
+    log_format: Literal["json", "text"] = Field(default="json", description="One JSON object a line, or text")
     db_pool_size: int = Field(
         default=10,
         ge=1,

@@ -13,6 +13,7 @@ from datetime import datetime
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from app.core import logs
 from app.core.clock import utcnow
 from app.core.deps import get_session
 from app.core.settings import Settings
@@ -53,6 +54,7 @@ def viewer(request: Request, session: Session = Depends(get_session)) -> Viewer 
     if data is None:
         return None
     journey = journeys.current_or_none(session)
+    logs.set_actor(f"person:{data.person}")
     return viewer_of(journey, data.person) if journey else None
 
 
