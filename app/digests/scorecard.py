@@ -16,11 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
 from app.core.clock import as_utc
+from app.digests.model import TOP_MOMENTS, MomentScore, Scorecard, WeekScore
 from app.feedback.models import FeedbackItem
 from app.insights.buckets import instant, span, start_of
 from app.issues.models import ExperienceIssue
@@ -33,47 +33,12 @@ ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 STATE = IssueAccountability.__table__  # type: ignore[attr-defined]
 OPEN = ("open", "acknowledged", "fixing", "reopened")
-TOP_MOMENTS = 20
 PERIOD_DAYS = 28
 CHART_WEEKS = 8
 ORDER = (
     "Reliability first: moments with overdue issues come first (most overdue first), then those with "
     "open issues (most first), then the lowest scores; moments with nothing wrong come last."
 )
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class WeekScore(_Model):
-    week_start: date
-    score: float | None = Field(description="mean score as % of the scale; None when no scores")
-    n: int = 0
-
-
-class MomentScore(_Model):
-    stage: str
-    stage_name: str
-    moment: str
-    moment_name: str
-    volume: int = Field(description="customer items in the period")
-    previous_volume: int = Field(description="customer items in the period before")
-    score: float | None = Field(description="mean score in the period as % of each item's scale")
-    scores: int = Field(description="how many items in the period carried a score")
-    previous_score: float | None = None
-    trend: float | None = Field(description="score minus the previous period's, in points")
-    open_issues: int
-    overdue_issues: int
-    weeks: list[WeekScore] = Field(default_factory=list, max_length=26)
-
-
-class Scorecard(_Model):
-    since: datetime
-    until: datetime
-    order: str = ORDER
-    moments_declared: int
-    moments: list[MomentScore] = Field(default_factory=list, max_length=TOP_MOMENTS)
 
 
 @dataclass
@@ -192,4 +157,4 @@ def build(session: Session, journey: Journey, until: datetime, days: int = PERIO
         rows.append((_order_key(m, pos), m))
     declared = sum(len(st.moments) for st in journey.stages)
     ordered = [m for _, m in sorted(rows, key=lambda r: r[0])]
-    return Scorecard(since=since, until=until, moments_declared=declared, moments=ordered)
+    return Scorecard(since=since, until=until, order=ORDER, moments_declared=declared, moments=ordered)

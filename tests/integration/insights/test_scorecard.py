@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.actor import Actor
+from app.digests import build
+from app.digests.render import render
 from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
 from app.journey import service as journeys
@@ -100,3 +103,21 @@ def test_the_scorecard_refuses_a_bad_period_naming_the_field(scored: TestClient,
     assert "days" in resp.text
     resp = scored.get("/api/v1/insights/scorecard", params={"until": "yesterday"}, headers=auth(admin_key))
     assert resp.status_code == 422 and "until" in resp.text
+
+
+def test_the_leadership_digest_opens_with_the_scorecard(scored: TestClient, engine: Engine) -> None:
+    run = datetime(2026, 12, 1, 8, tzinfo=UTC)  # covers 23 to 29 November: the same period as above
+    with Session(engine) as session:
+        journey = journeys.current(session)
+        lead = next(p for p in journey.people if p.id == journey.cx_lead)
+        found = build.preview(session, journey, str(lead.email), run, ZoneInfo("UTC"), "https://seam.example")
+    (leader,) = [a for a in found if a.digest.kind == "leadership"]
+    rendered = render(leader.digest)
+    body = rendered.html.split("<body", 1)[1]
+    assert body.index('id="moments"') < body.index('id="figures"') < body.index('id="scorecard"')
+    first = body.split('id="moments"')[1].split("</table>")[0]
+    assert first.index("First bill") < first.index("Delivery day") < first.index("First box")
+    assert "62.5" in first and "+62.5" in first
+    text = rendered.text
+    assert text.index("Moments of truth") < text.index("Open:")
+    assert "Pay / First bill" in text and "62.5" in text
