@@ -21,6 +21,7 @@ from app.core.migrate import schema_state
 from app.core.settings import Settings, get_settings
 from app.core.strict_query import refuse_unknown_query
 from app.digests.router import router as digests_router
+from app.digests.scorecard_router import router as scorecard_router
 from app.feedback.router import router as feedback_router
 from app.insights.router import router as insights_router
 from app.intake.router import router as intake_router
@@ -137,6 +138,7 @@ def _routers(app: FastAPI) -> None:
         loop_router,
         insights_router,
         digests_router,
+        scorecard_router,
         sources_router,
         sources_webhooks_router,
         sync_router,

@@ -157,6 +157,7 @@ def _leadership_digests(
                 recipient=Person(name=p.name, email=str(p.email)),
                 journey_name=j.name,
                 stages=scores,
+                moments=snap.scorecard.moments if snap.scorecard else [],
                 insights=snap.insights.leadership,
                 **common,
             ),

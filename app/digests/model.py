@@ -3,7 +3,7 @@ into an email. Nothing here reads the database."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from app.notify.messages import one_line
 Priority = Literal["p1", "p2", "p3", "p4"]
 
 MAX_VERBATIM = 400
+TOP_MOMENTS = 20  # the essays advise 10-20 moments of truth
 
 
 class _Model(BaseModel):
@@ -184,10 +185,41 @@ class StageScore(_Model):
     trend: Trend
 
 
+class WeekScore(_Model):
+    week_start: date
+    score: float | None = Field(description="mean score as % of the scale; None when no scores")
+    n: int = 0
+
+
+class MomentScore(_Model):
+    stage: str
+    stage_name: str
+    moment: str
+    moment_name: str
+    volume: int = Field(description="customer items in the period")
+    previous_volume: int = Field(description="customer items in the period before")
+    score: float | None = Field(description="mean score in the period as % of each item's scale")
+    scores: int = Field(description="how many items in the period carried a score")
+    previous_score: float | None = None
+    trend: float | None = Field(description="score minus the previous period's, in points")
+    open_issues: int
+    overdue_issues: int
+    weeks: list[WeekScore] = Field(default_factory=list, max_length=26)
+
+
+class Scorecard(_Model):
+    since: datetime
+    until: datetime
+    order: str = Field(description="how the moments are ordered")
+    moments_declared: int
+    moments: list[MomentScore] = Field(default_factory=list, max_length=TOP_MOMENTS)
+
+
 class LeadershipDigest(_Digest):
     kind: Literal["leadership"] = "leadership"
     journey_name: str
     stages: list[StageScore] = Field(default_factory=list)
+    moments: list[MomentScore] = Field(default_factory=list, max_length=TOP_MOMENTS)
     insights: LeadershipInsights | None = None
 
     def total(self, field: Literal["open", "overdue", "shipped", "confirmed", "reopened"]) -> int:

@@ -15,7 +15,8 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from app.core.clock import as_utc
-from app.digests.model import ContributionLine, IssueLine, Trend, TrendPoint, Verbatim
+from app.digests import scorecard
+from app.digests.model import ContributionLine, IssueLine, Scorecard, Trend, TrendPoint, Verbatim
 from app.feedback.models import FeedbackItem
 from app.insights import digest as insight_sections
 from app.insights.sections import DigestInsights
@@ -61,6 +62,7 @@ class Snapshot:
     valued: dict[str, tuple[int, list[Verbatim]]] = field(default_factory=dict)
     seam_url: str = ""
     insights: DigestInsights = field(default_factory=DigestInsights)
+    scorecard: Scorecard | None = None
 
 
 def _open_contributions(session: Session, ids: list[int]) -> list[Any]:
@@ -84,6 +86,7 @@ def snapshot(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, 
     snap.verbatims = _verbatims(session, start, end)
     snap.valued = _valued(session, start, end)
     snap.insights = insight_sections.build(session, journey, start, end, now)
+    snap.scorecard = scorecard.build(session, journey, end)
     return snap
 
 

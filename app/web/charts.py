@@ -49,3 +49,26 @@ def band_line(
     parts.append("</svg>")
     # Only numbers we computed go into the markup.
     return Markup("".join(parts))
+
+
+def bars(values: Sequence[float | None], *, high: float | None = None, color: str = "#3e7cb1") -> Markup:
+    """Small vertical bars, one per value (an empty slot for None); `high` is the top of the scale."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return Markup("")
+    top = high if high is not None else max(known)
+    top = top if top > 0 else 1.0
+    n = len(values)
+    slot = (WIDTH - 2 * PAD) / n
+    size = f'width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}"'
+    parts = [f'<svg class="chart" {size} aria-hidden="true">']
+    for i, v in enumerate(values):
+        if v is None or v <= 0:
+            continue
+        h = max(1.0, round((HEIGHT - 2 * PAD) * min(v, top) / top, 1))
+        x, w = round(PAD + i * slot + 1, 1), round(max(1.0, slot - 2), 1)
+        parts.append(
+            f'<rect x="{x}" y="{round(HEIGHT - PAD - h, 1)}" width="{w}" height="{h}" fill="{color}"/>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

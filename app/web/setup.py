@@ -19,6 +19,7 @@ from app.web import (
     links,
     proposal_pages,
     reshape_pages,
+    scorecard_page,
     triage_pages,
 )
 
@@ -31,5 +32,5 @@ def install(app: FastAPI) -> None:
     app.mount("/static/docs", StaticFiles(directory=str(docs.ASSETS)), name="docs-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     people = (admin_pages, auth_pages, board, feedback_pages, insights_pages, issue_pages, triage_pages)
-    for module in (*people, proposal_pages, reshape_pages, links, docs):
+    for module in (*people, scorecard_page, proposal_pages, reshape_pages, links, docs):
         app.include_router(module.router)
