@@ -14,11 +14,11 @@ from sqlmodel import Session
 
 def insert_ignore(session: Session, table: Table, index_elements: Sequence[str]) -> Insert:
     """INSERT ... ON CONFLICT (cols) DO NOTHING, for the session's database."""
-    return _insert_ignore(session.get_bind().dialect.name, table, tuple(index_elements))
+    return insert_ignore_for(session.get_bind().dialect.name, table, tuple(index_elements))
 
 
 @lru_cache(maxsize=64)
-def _insert_ignore(dialect: str, table: Table, index_elements: tuple[str, ...]) -> Insert:
+def insert_ignore_for(dialect: str, table: Table, index_elements: tuple[str, ...]) -> Insert:
     # Statements are immutable; reusing one keeps SQLAlchemy's per-statement memoised work to the first call.
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))

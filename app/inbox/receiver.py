@@ -9,9 +9,7 @@ Processing happens after the response, so the vendor gets its 2xx fast.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -20,17 +18,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
 from app.core.problems import problem_response
-from app.inbox import service
+from app.inbox import acknowledge
 from integrations.base import WebhookSignatureError
 
 log = logging.getLogger("seam.webhooks")
 
 Config = TypeVar("Config")
-_SQLITE_WRITER = threading.Lock()
 
 
 class WebhookAck(BaseModel):
@@ -80,21 +76,16 @@ def store(
     process_kind: str,
 ) -> bool:
     """Stores a verified delivery with its processing message; False if it was stored before."""
-    # SQLite has one writer at a time and its busy handler sleeps in growing steps while it waits,
-    # which put a second-long tail on acknowledgements under load: queue on a lock instead.
-    writer = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
-    with writer, Session(engine, expire_on_commit=False) as session:
-        _, new = service.store(
-            session,
-            channel,
-            delivery.id,
-            body,
-            headers=headers,
-            keep_headers=delivery.keep_headers,
-            process_kind=process_kind,
-        )
-        session.commit()
-    return new
+    # SQLite writers in this process already queue on the engine's write slot (app.core.db).
+    return acknowledge.store_delivery(
+        engine,
+        channel,
+        delivery.id,
+        body,
+        headers=headers,
+        keep_headers=delivery.keep_headers,
+        process_kind=process_kind,
+    )
 
 
 async def handle(

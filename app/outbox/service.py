@@ -58,6 +58,27 @@ def budget_for(kind: str) -> Budget | None:
     return _budgets.get(kind)
 
 
+def enqueue_values(
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    available_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of a new pending message (all but max_attempts)."""
+    return {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "state": "pending",
+        "attempts": 0,
+        "available_at": available_at or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -68,20 +89,10 @@ def enqueue(
     max_attempts: int = 8,
 ) -> bool:
     """Adds a message unless one with this dedupe key exists. True if added. Never commits."""
-    now = utcnow()
+    values = enqueue_values(kind, dedupe_key, payload, now=utcnow(), available_at=available_at)
     stmt = (
         insert_ignore(session, OUTBOX, ["dedupe_key"])
-        .values(
-            kind=kind,
-            dedupe_key=dedupe_key,
-            payload=payload,
-            state="pending",
-            attempts=0,
-            max_attempts=max_attempts,
-            available_at=available_at or now,
-            created_at=now,
-            updated_at=now,
-        )
+        .values(**values, max_attempts=max_attempts)
         .returning(OUTBOX.c.id)
     )
     # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT DO NOTHING.

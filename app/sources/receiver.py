@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -33,6 +33,7 @@ from sqlmodel import Session
 
 from app.core.clock import utcnow
 from app.core.crypto import DecryptionError, decrypt
+from app.core.db import reader
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES, problem_response
 from app.core.settings import Settings
@@ -108,16 +109,28 @@ def refused() -> WebhookSignatureError:
     return WebhookSignatureError("the delivery's signature could not be verified", reason="mismatch")
 
 
+@lru_cache(maxsize=4096)
+def _opened(source_id: int, secret_encrypted: str, secret_key: str) -> str:
+    """A source's secret, decrypted once per stored value (DecryptionError is not cached).
+
+    Keyed by the stored ciphertext, which is the secret's version: setting or re-encrypting a secret
+    writes a new one (Fernet tokens carry a fresh IV), so the next delivery misses and decrypts the new
+    value. The row itself is read on every delivery, so disabling a source takes effect at once.
+    """
+    return decrypt(secret_encrypted, secret_key)
+
+
 def load(engine: Engine, settings: Settings, source_id: int, token: str | None) -> Verifier:
     """The source's kind and decrypted secret (a refusing Verifier when its URL takes no delivery).
     Runs in a worker thread."""
-    with Session(engine) as session:
+    # Only a read: on SQLite it must not queue for the write slot behind other deliveries' stores.
+    with Session(reader(engine)) as session:
         # Core, not the ORM: a full Source load was the largest cost of an acknowledgement.
         source = session.execute(_SOURCE, {"id": source_id}).first()
     if source is None or not source.enabled or (token is not None and source.kind != "qualtrics"):
         return Verifier(None, "", source_id)
     try:
-        secret = decrypt(source.secret_encrypted, settings.secret_key.get_secret_value())
+        secret = _opened(source_id, source.secret_encrypted, settings.secret_key.get_secret_value())
     except DecryptionError:
         log.error("source %s: webhook secret cannot be decrypted with SEAM_SECRET_KEY", source_id)
         return Verifier(None, "", source_id)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select
 from sqlmodel import Session
 
+from app.inbox import acknowledge
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
 from app.outbox.models import OutboxMessage
@@ -41,3 +45,51 @@ def test_quarantine_then_replay_queues_again(engine: Engine) -> None:
         s.commit()
         s.refresh(row)
         assert row.state == "pending" and _count(s, OutboxMessage) == 2
+
+
+def test_an_acknowledgement_stores_once_and_queues_once(engine: Engine) -> None:
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer secret", "X-Sig": "abc"}
+
+    def ack(channel: str, delivery_id: str) -> bool:
+        return acknowledge.store_delivery(
+            engine,
+            channel,
+            delivery_id,
+            b'{"a":1}',
+            headers=headers,
+            keep_headers=("x-sig",),
+            process_kind="p",
+        )
+
+    assert ack("source:1", "evt-1") and not ack("source:1", "evt-1") and ack("source:2", "evt-1")
+    with Session(engine) as s:
+        rows = list(s.execute(select(InboundDelivery).order_by(InboundDelivery.id)).scalars())  # type: ignore[arg-type]
+        messages = list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())  # type: ignore[arg-type]
+    assert [(r.channel, r.delivery_id, r.state) for r in rows] == [
+        ("source:1", "evt-1", "pending"),
+        ("source:2", "evt-1", "pending"),
+    ]
+    assert rows[0].headers == {"content-type": "application/json", "x-sig": "abc"}  # no Authorization kept
+    assert rows[0].body == b'{"a":1}' and rows[0].content_type == "application/json"
+    # The same message the session path queues: processing finds the delivery by its id.
+    assert [(m.kind, m.dedupe_key, m.payload, m.state, m.attempts) for m in messages] == [
+        ("p", f"inbox:{r.id}", {"delivery_id": r.id}, "pending", 0) for r in rows
+    ]
+    assert all(m.max_attempts == 8 and m.available_at == m.created_at for m in messages)
+
+
+def test_an_acknowledgement_on_postgresql_is_one_statement(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs two in-process statements in one transaction")
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        acknowledge.store_delivery(engine, "source:1", "evt-1", b"{}", headers={}, process_kind="p")
+        acknowledge.store_delivery(engine, "source:1", "evt-1", b"{}", headers={}, process_kind="p")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 2, statements  # one per delivery, the retry included

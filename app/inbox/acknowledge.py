@@ -1,0 +1,117 @@
+"""The acknowledgement's write: a verified delivery and its processing message, in the fewest statements.
+
+The vendor waits for this write, so it is kept to what the dedupe needs. On PostgreSQL it is one
+statement (a data-modifying CTE: the inbox INSERT ... ON CONFLICT DO NOTHING feeds the outbox INSERT)
+run outside an explicit transaction: one statement is atomic by itself, so the BEGIN and COMMIT round
+trips buy nothing. On SQLite two statements run in one IMMEDIATE transaction; they are in-process, so
+their count matters far less than the one commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, String, cast, func, literal, select
+from sqlalchemy.dialects import postgresql
+
+from app.core.clock import utcnow
+from app.core.sql import insert_ignore_for
+from app.inbox.service import INBOX, KEPT_HEADERS
+from app.outbox.service import OUTBOX, enqueue_values
+
+# What the outbox gives every message a delivery queues; the same defaults as outbox.enqueue.
+MAX_ATTEMPTS = 8
+_OUTBOX_COLUMNS = [
+    *("kind", "dedupe_key", "payload", "state", "attempts", "max_attempts"),
+    *("available_at", "created_at", "updated_at"),
+]
+_SQLITE_INBOX = insert_ignore_for("sqlite", INBOX, ("channel", "delivery_id")).returning(INBOX.c.id)
+_SQLITE_OUTBOX = insert_ignore_for("sqlite", OUTBOX, ("dedupe_key",))
+
+
+def kept_headers(headers: Mapping[str, str], keep_headers: tuple[str, ...]) -> dict[str, str]:
+    """Only the headers processing needs; never Authorization or signature secrets."""
+    wanted = {h.lower() for h in (*KEPT_HEADERS, *keep_headers)}
+    return {k.lower(): v for k, v in headers.items() if k.lower() in wanted}
+
+
+def _delivery_row(
+    channel: str, delivery_id: str, body: bytes, kept: dict[str, str], now: datetime
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "delivery_id": delivery_id,
+        "received_at": now,
+        "content_type": kept.get("content-type"),
+        "headers": kept,
+        "body": body,
+        "state": "pending",
+        "attempts": 0,
+    }
+
+
+def _postgres(conn: Connection, row: dict[str, Any], process_kind: str, now: datetime) -> bool:
+    stored = (
+        postgresql.insert(INBOX)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
+        .returning(INBOX.c.id)
+        .cte("stored")
+    )
+    queued = (
+        postgresql.insert(OUTBOX)
+        .from_select(
+            _OUTBOX_COLUMNS,
+            select(
+                literal(process_kind, String),
+                literal("inbox:", String) + cast(stored.c.id, String),
+                func.jsonb_build_object("delivery_id", stored.c.id),
+                literal("pending", String),
+                literal(0),
+                literal(MAX_ATTEMPTS),
+                literal(now, OUTBOX.c.available_at.type),
+                literal(now, OUTBOX.c.created_at.type),
+                literal(now, OUTBOX.c.updated_at.type),
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OUTBOX.c.id)
+    )
+    return conn.execute(queued).first() is not None
+
+
+def _sqlite(conn: Connection, row: dict[str, Any], process_kind: str, now: datetime) -> bool:
+    stored = (
+        insert_ignore_for("sqlite", INBOX, ("channel", "delivery_id")).values(**row).returning(INBOX.c.id)
+    )
+    new_id = conn.execute(stored).scalar_one_or_none()
+    if new_id is None:
+        return False
+    values = enqueue_values(process_kind, f"inbox:{new_id}", {"delivery_id": new_id}, now=now)
+    conn.execute(
+        insert_ignore_for("sqlite", OUTBOX, ("dedupe_key",)).values(**values, max_attempts=MAX_ATTEMPTS)
+    )
+    return True
+
+
+def store_delivery(
+    engine: Engine,
+    channel: str,
+    delivery_id: str,
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    keep_headers: tuple[str, ...] = (),
+    process_kind: str,
+) -> bool:
+    """Stores a verified delivery and queues its processing, atomically; False if it was stored before
+    (a vendor's retry), in which case nothing is queued."""
+    now = utcnow()
+    row = _delivery_row(channel, delivery_id, body, kept_headers(headers, keep_headers), now)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return _postgres(conn, row, process_kind, now)
+    with engine.begin() as conn:
+        return _sqlite(conn, row, process_kind, now)
