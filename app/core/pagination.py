@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Path
 from pydantic import Field
@@ -64,10 +64,10 @@ def decode_key(cursor: str | None, kind: str, value_type: type) -> tuple[KeyValu
         if found != kind or not (value is None or isinstance(value, value_type)):
             raise ValueError(found)
         if value_type is str and value is not None:
-            datetime.fromisoformat(value)
+            datetime.fromisoformat(str(value))
         if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 <= row_id <= MAX_ID:
             raise ValueError(row_id)
-        return value, row_id
+        return cast(KeyValue, value), row_id
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidInput(
             "The cursor is not one this API gave out for this listing.",
