@@ -30,8 +30,9 @@ PG_URL = normalize_url(
 
 
 @contextmanager
-def fresh_database(kind: str) -> Iterator[Engine]:
-    """A new, migrated database of the given kind ("sqlite" or "postgres"), removed afterwards."""
+def fresh_database(kind: str, *, keep: bool = False) -> Iterator[Engine]:
+    """A new, migrated database of the given kind ("sqlite" or "postgres"), removed afterwards (a
+    PostgreSQL one is kept with `keep`)."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             engine = make_engine(f"sqlite:///{tmp}/bench.db")
@@ -52,8 +53,9 @@ def fresh_database(kind: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        with psycopg.connect(dbname=admin.database, autocommit=True, **info) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            with psycopg.connect(dbname=admin.database, autocommit=True, **info) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def median(values: list[float]) -> float:

@@ -1,9 +1,11 @@
-"""Opaque cursors. Keyset ("id") where the order allows it, offsets for computed orders."""
+"""Opaque cursors, all keyset: the last row's id, or its sort value and id."""
 
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+import json
+from datetime import datetime
+from typing import Annotated, cast
 
 from fastapi import Path
 from pydantic import Field
@@ -39,3 +41,35 @@ MAX_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]
 # A row id inside a body or a form: the database's integer range, so no id reaches SQL out of range.
 BodyRowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# A keyset cursor: the sort's name, the last row's sort value and its id. Only values this API sorts on
+# are accepted back, so a forged cursor can neither reach SQL with a wrong type nor page another sort.
+KeyValue = float | str | None
+
+
+def encode_key(kind: str, value: KeyValue, row_id: int) -> str:
+    raw = json.dumps([kind, value, row_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_key(cursor: str | None, kind: str, value_type: type) -> tuple[KeyValue, int] | None:
+    """(value, id) of a cursor `encode_key(kind, …)` gave out; a value of `value_type` or None."""
+    if cursor is None:
+        return None
+    try:
+        found, value, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if value_type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if found != kind or not (value is None or isinstance(value, value_type)):
+            raise ValueError(found)
+        if value_type is str and value is not None:
+            datetime.fromisoformat(str(value))
+        if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 <= row_id <= MAX_ID:
+            raise ValueError(row_id)
+        return cast(KeyValue, value), row_id
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "The cursor is not one this API gave out for this listing.",
+            errors=[field_error("query.cursor", "unknown cursor")],
+        ) from exc

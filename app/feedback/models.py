@@ -16,8 +16,13 @@ class FeedbackItem(SQLModel, table=True):
         # Retries and re-imports never duplicate: the sender's id is unique per source.
         UniqueConstraint("source", "external_id", name="uq_feedback_source_external_id"),
         Index("ix_feedback_stage_received", "stage", "received_at"),
-        Index("ix_feedback_issue", "issue_id"),
-        Index("ix_feedback_state", "state"),
+        # Listings filter on one column and page newest first by id: each filter's index ends in id, so
+        # a page is a short index range however many items there are (migration 0022).
+        Index("ix_feedback_issue_id", "issue_id", "id"),
+        Index("ix_feedback_state_id", "state", "id"),
+        Index("ix_feedback_stage_id", "stage", "id"),
+        Index("ix_feedback_source_id", "source", "id"),
+        Index("ix_feedback_occurred_id", "occurred_at", "id"),
         Index("ix_feedback_customer", "customer_ref"),
     )
 

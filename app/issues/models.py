@@ -16,6 +16,12 @@ class ExperienceIssue(SQLModel, table=True):
         # One active issue per stage and fingerprint: concurrent first items race on this, not on luck.
         UniqueConstraint("stage", "open_fingerprint", name="uq_issue_open_fingerprint"),
         Index("ix_issue_stage_status", "stage", "status"),
+        # The listing's sorts, each ending in id for the keyset cursor (migration 0022).
+        Index("ix_issue_impact_id", "impact", "id"),
+        Index("ix_issue_created_id", "created_at", "id"),
+        Index("ix_issue_last_seen_id", "last_seen", "id"),
+        Index("ix_issue_stage_impact_id", "stage", "impact", "id"),
+        Index("ix_issue_owner_impact_id", "owner", "impact", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlmodel import Session, col
 
+from app.core import pagination
 from app.feedback.models import FeedbackItem
 from app.issues import lifecycle
 from app.issues.models import ExperienceIssue, IssueEvent, IssueTeam
 from app.issues.scores import is_detractor, is_promoter
 from app.issues.service import get, teams_of
+
+ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 
 
 def issue_key(issue_id: int) -> str:
@@ -36,17 +40,15 @@ def detail(session: Session, issue_id: int) -> dict[str, Any]:
     return out
 
 
-def list_issues(
-    session: Session,
-    *,
-    stage: str | None,
-    status: str | None,
-    owner: str | None,
-    team: str | None,
-    sort: str,
-    offset: int,
-    limit: int,
-) -> list[dict[str, Any]]:
+# Each sort: its column, its direction, and the type its cursor value has.
+SORTS: dict[str, tuple[str, bool, type]] = {
+    "impact": ("impact", True, float),
+    "age": ("created_at", False, str),
+    "recent": ("last_seen", True, str),
+}
+
+
+def _filtered(stage: str | None, status: str | None, owner: str | None, team: str | None) -> Any:
     stmt = select(ExperienceIssue)
     if stage is not None:
         stmt = stmt.where(col(ExperienceIssue.stage) == stage)
@@ -61,15 +63,58 @@ def list_issues(
         stmt = stmt.where(
             col(ExperienceIssue.id).in_(select(col(IssueTeam.issue_id)).where(col(IssueTeam.team) == team))
         )
-    c = ExperienceIssue.__table__.c  # type: ignore[attr-defined]
-    order = {
-        "impact": (c.impact.desc(), c.id.desc()),
-        "age": (c.created_at.asc(), c.id.asc()),
-        "recent": (c.last_seen.desc(), c.id.desc()),
-    }[sort]
-    rows = list(session.execute(stmt.order_by(*order).offset(offset).limit(limit)).scalars())
+    return stmt
+
+
+def _page(
+    session: Session, stmt: Any, sort: str, after: tuple[Any, int] | None, limit: int
+) -> list[ExperienceIssue]:
+    """One page after the cursor's (value, id). Rows with no value (an issue never seen) come after
+    every other, newest id first, and are read by a second query: each part then walks its index in
+    one direction on both databases, where one ORDER BY would sort NULLs differently on each."""
+    name, descending, _ = SORTS[sort]
+    c = ISSUES.c
+    key = tuple_(c[name], c.id)
+    order = (c[name].desc(), c.id.desc()) if descending else (c[name].asc(), c.id.asc())
+    rows: list[ExperienceIssue] = []
+    if after is None or after[0] is not None:
+        valued = stmt.where(c[name].is_not(None))
+        if after is not None:
+            value = after[0] if name == "impact" else datetime.fromisoformat(after[0])
+            valued = valued.where(key < (value, after[1]) if descending else key > (value, after[1]))
+        rows = list(session.execute(valued.order_by(*order).limit(limit)).scalars())
+    if len(rows) < limit:
+        blank = stmt.where(c[name].is_(None))
+        if after is not None and after[0] is None:
+            blank = blank.where(c.id < after[1])
+        rows += session.execute(blank.order_by(c.id.desc()).limit(limit - len(rows))).scalars()
+    return rows
+
+
+def list_issues(
+    session: Session,
+    *,
+    stage: str | None,
+    status: str | None,
+    owner: str | None,
+    team: str | None,
+    sort: str,
+    after: tuple[Any, int] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Up to `limit` issues after the cursor's (sort value, id); keyset, so each page costs the same."""
+    stmt = _filtered(stage, status, owner, team)
+    rows = _page(session, stmt, sort, after, limit)
     teams = teams_of(session, [r.id for r in rows if r.id is not None])
     return [to_out(r, teams.get(r.id or 0, [])) for r in rows]
+
+
+def cursor_after(issue: dict[str, Any], sort: str) -> str:
+    name, _, _ = SORTS[sort]
+    value = issue[name]
+    return pagination.encode_key(
+        sort, value.isoformat() if isinstance(value, datetime) else value, issue["id"]
+    )
 
 
 def score_summary(session: Session, issue_id: int, *, staff: bool = False) -> list[dict[str, Any]]:

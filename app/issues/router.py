@@ -32,12 +32,13 @@ def list_issues(
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    offset = pagination.decode(cursor, "off") or 0
+    after = pagination.decode_key(cursor, sort, queries.SORTS[sort][2])
     rows = queries.list_issues(
-        session, stage=stage, status=status, owner=owner, team=team, sort=sort, offset=offset, limit=limit + 1
+        session, stage=stage, status=status, owner=owner, team=team, sort=sort, after=after, limit=limit + 1
     )
     more = len(rows) > limit
-    return {"items": rows[:limit], "next_cursor": pagination.encode(offset + limit, "off") if more else None}
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": queries.cursor_after(rows[-1], sort) if more else None}
 
 
 @router.get("/{issue_id}", response_model=IssueDetail)
