@@ -18,10 +18,18 @@ def test_the_scorecard_board_orders_pain_first_and_prints_the_charts_numbers(
 ) -> None:
     when = (utcnow() - timedelta(days=2)).isoformat()
     rows = [
-        {"source": "survey", "external_id": f"sc-{n}", "text": "the bill was wrong", "touchpoint": "invoice-email",
-         "score": 1, "scale": "csat", "customer_ref": f"sc-c{n}", "occurred_at": when}
+        {
+            "source": "survey",
+            "external_id": f"sc-{n}",
+            "text": "the bill was wrong",
+            "touchpoint": "invoice-email",
+            "score": 1,
+            "scale": "csat",
+            "customer_ref": f"sc-c{n}",
+            "occurred_at": when,
+        }
         for n in range(3)
-    ]  # fmt: skip
+    ]
     ingest(engine, rows)
     assert web.get("/scorecard", follow_redirects=False).status_code in (302, 303)
     sign_in(web, web_settings, "priya")

@@ -90,7 +90,7 @@ def test_the_scorecard_puts_pain_first_with_figures_worked_by_hand(
     ]
     assert [r["moment"] for r in rows[4:6]] == ["price-check", "checkout"]  # nothing wrong: journey order
     bill = rows[0]
-    assert [w["week_start"] for w in bill["weeks"]][0] == "2026-10-05"
+    assert bill["weeks"][0]["week_start"] == "2026-10-05"
     assert len(bill["weeks"]) == 8
     weekly = {w["week_start"]: (w["score"], w["n"]) for w in bill["weeks"] if w["n"]}
     assert weekly == {"2026-10-19": (0.0, 6), "2026-11-16": (62.5, 4)}
