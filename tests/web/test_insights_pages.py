@@ -50,7 +50,10 @@ def test_the_insights_board_shows_drops_causes_metrics_and_the_caution(
     with Session(engine) as session:
         journey = journeys.current(session)
         buy = (
-            session.execute(select(ExperienceIssue.id).where(ExperienceIssue.stage == "buy"))
+            # The first issue made on the stage: without an order, the plan (and its index) would choose.
+            session.execute(
+                select(ExperienceIssue.id).where(ExperienceIssue.stage == "buy").order_by(ExperienceIssue.id)  # type: ignore[arg-type]
+            )
             .scalars()
             .first()
         )  # type: ignore[arg-type]
