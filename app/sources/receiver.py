@@ -75,6 +75,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": WebhookAck, "description": "Already received (the vendor's retry); nothing new stored"},
     202: {"model": WebhookAck, "description": "Stored; the feedback item is made after this response"},
     401: PROBLEM_RESPONSES[401],
+    # Only a path that is no source URL at all (the id is not a number); an unknown id gets 401.
+    404: PROBLEM_RESPONSES[404],
     413: PROBLEM_RESPONSES[413],
     422: PROBLEM_RESPONSES[422],
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlmodel import Session
 
@@ -78,9 +77,9 @@ def test_an_acknowledgement_stores_once_and_queues_once(engine: Engine) -> None:
     assert all(m.max_attempts == 8 and m.available_at == m.created_at for m in messages)
 
 
-def test_an_acknowledgement_on_postgresql_is_one_statement(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs two in-process statements in one transaction")
+def test_an_acknowledgement_on_postgresql_is_one_statement(pg_engine: Engine) -> None:
+    # SQLite runs two in-process statements in one transaction; this is PostgreSQL's path only.
+    engine = pg_engine
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
