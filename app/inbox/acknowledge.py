@@ -18,38 +18,15 @@ from sqlalchemy.dialects import postgresql
 
 from app.core.clock import utcnow
 from app.core.sql import insert_ignore_for
-from app.inbox.service import INBOX, KEPT_HEADERS
-from app.outbox.service import OUTBOX, enqueue_values
+from app.inbox.service import INBOX, delivery_row, kept_headers
+from app.outbox.service import DEFAULT_MAX_ATTEMPTS, OUTBOX, enqueue_values
 
-# What the outbox gives every message a delivery queues; the same defaults as outbox.enqueue.
-MAX_ATTEMPTS = 8
 _OUTBOX_COLUMNS = [
     *("kind", "dedupe_key", "payload", "state", "attempts", "max_attempts"),
     *("available_at", "created_at", "updated_at"),
 ]
 _SQLITE_INBOX = insert_ignore_for("sqlite", INBOX, ("channel", "delivery_id")).returning(INBOX.c.id)
 _SQLITE_OUTBOX = insert_ignore_for("sqlite", OUTBOX, ("dedupe_key",))
-
-
-def kept_headers(headers: Mapping[str, str], keep_headers: tuple[str, ...]) -> dict[str, str]:
-    """Only the headers processing needs; never Authorization or signature secrets."""
-    wanted = {h.lower() for h in (*KEPT_HEADERS, *keep_headers)}
-    return {k.lower(): v for k, v in headers.items() if k.lower() in wanted}
-
-
-def _delivery_row(
-    channel: str, delivery_id: str, body: bytes, kept: dict[str, str], now: datetime
-) -> dict[str, Any]:
-    return {
-        "channel": channel,
-        "delivery_id": delivery_id,
-        "received_at": now,
-        "content_type": kept.get("content-type"),
-        "headers": kept,
-        "body": body,
-        "state": "pending",
-        "attempts": 0,
-    }
 
 
 def _postgres(conn: Connection, row: dict[str, Any], process_kind: str, now: datetime) -> bool:
@@ -70,7 +47,7 @@ def _postgres(conn: Connection, row: dict[str, Any], process_kind: str, now: dat
                 func.jsonb_build_object("delivery_id", stored.c.id),
                 literal("pending", String),
                 literal(0),
-                literal(MAX_ATTEMPTS),
+                literal(DEFAULT_MAX_ATTEMPTS),
                 literal(now, OUTBOX.c.available_at.type),
                 literal(now, OUTBOX.c.created_at.type),
                 literal(now, OUTBOX.c.updated_at.type),
@@ -83,16 +60,11 @@ def _postgres(conn: Connection, row: dict[str, Any], process_kind: str, now: dat
 
 
 def _sqlite(conn: Connection, row: dict[str, Any], process_kind: str, now: datetime) -> bool:
-    stored = (
-        insert_ignore_for("sqlite", INBOX, ("channel", "delivery_id")).values(**row).returning(INBOX.c.id)
-    )
-    new_id = conn.execute(stored).scalar_one_or_none()
+    new_id = conn.execute(_SQLITE_INBOX.values(**row)).scalar_one_or_none()
     if new_id is None:
         return False
     values = enqueue_values(process_kind, f"inbox:{new_id}", {"delivery_id": new_id}, now=now)
-    conn.execute(
-        insert_ignore_for("sqlite", OUTBOX, ("dedupe_key",)).values(**values, max_attempts=MAX_ATTEMPTS)
-    )
+    conn.execute(_SQLITE_OUTBOX.values(**values, max_attempts=DEFAULT_MAX_ATTEMPTS))
     return True
 
 
@@ -109,7 +81,7 @@ def store_delivery(
     """Stores a verified delivery and queues its processing, atomically; False if it was stored before
     (a vendor's retry), in which case nothing is queued."""
     now = utcnow()
-    row = _delivery_row(channel, delivery_id, body, kept_headers(headers, keep_headers), now)
+    row = delivery_row(channel, delivery_id, body, kept_headers(headers, keep_headers), now)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return _postgres(conn, row, process_kind, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -16,6 +17,28 @@ from app.outbox import service as outbox
 INBOX = InboundDelivery.__table__  # type: ignore[attr-defined]
 # Headers worth keeping for processing and audit; everything else (auth, cookies) is dropped.
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id")
+
+
+def kept_headers(headers: Mapping[str, str], keep_headers: tuple[str, ...]) -> dict[str, str]:
+    """Only the headers processing needs; never Authorization or signature secrets."""
+    wanted = {h.lower() for h in (*KEPT_HEADERS, *keep_headers)}
+    return {k.lower(): v for k, v in headers.items() if k.lower() in wanted}
+
+
+def delivery_row(
+    channel: str, delivery_id: str, body: bytes, kept: dict[str, str], now: datetime
+) -> dict[str, Any]:
+    """The inbox columns of a newly received delivery."""
+    return {
+        "channel": channel,
+        "delivery_id": delivery_id,
+        "received_at": now,
+        "content_type": kept.get("content-type"),
+        "headers": kept,
+        "body": body,
+        "state": "pending",
+        "attempts": 0,
+    }
 
 
 def store(
@@ -32,23 +55,8 @@ def store(
 
     A duplicate delivery (the vendor's retry) stores nothing and queues nothing.
     """
-    wanted = {h.lower() for h in (*KEPT_HEADERS, *keep_headers)}
-    kept = {k.lower(): v for k, v in (headers or {}).items() if k.lower() in wanted}
-    now = utcnow()
-    stmt = (
-        insert_ignore(session, INBOX, ["channel", "delivery_id"])
-        .values(
-            channel=channel,
-            delivery_id=delivery_id,
-            received_at=now,
-            content_type=kept.get("content-type"),
-            headers=kept,
-            body=body,
-            state="pending",
-            attempts=0,
-        )
-        .returning(INBOX.c.id)
-    )
+    row = delivery_row(channel, delivery_id, body, kept_headers(headers or {}, keep_headers), utcnow())
+    stmt = insert_ignore(session, INBOX, ["channel", "delivery_id"]).values(**row).returning(INBOX.c.id)
     new_id = session.execute(stmt).scalar_one_or_none()
     if new_id is None:
         existing = session.execute(

@@ -58,6 +58,10 @@ def budget_for(kind: str) -> Budget | None:
     return _budgets.get(kind)
 
 
+# Attempts a message gets unless its kind has a retry budget or the caller says otherwise.
+DEFAULT_MAX_ATTEMPTS = 8
+
+
 def enqueue_values(
     kind: str,
     dedupe_key: str,
@@ -86,7 +90,7 @@ def enqueue(
     payload: dict[str, Any],
     *,
     available_at: datetime | None = None,
-    max_attempts: int = 8,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> bool:
     """Adds a message unless one with this dedupe key exists. True if added. Never commits."""
     values = enqueue_values(kind, dedupe_key, payload, now=utcnow(), available_at=available_at)
