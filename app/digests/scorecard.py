@@ -27,7 +27,7 @@ from app.issues.models import ExperienceIssue
 from app.journey.schemas import Journey
 from app.loop import impact
 from app.loop.models import IssueAccountability
-from app.loop.verification import SCALE_RANGES
+from app.loop.verification import normalise
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
@@ -79,10 +79,8 @@ def _tallies(
     previous = since - (until - since)
     for stage, moment, score, scale, at in rows:
         t, at = out[(stage, moment)], as_utc(at)
-        pct = None
-        if score is not None and scale in SCALE_RANGES:
-            lo, hi = SCALE_RANGES[scale]
-            pct = 100 * (float(score) - lo) / (hi - lo)
+        share = normalise(float(score), scale) if score is not None else None
+        pct = None if share is None else 100 * share
         if at >= since:
             t.volume += 1
             if pct is not None:

@@ -20,6 +20,7 @@ from app.core.clock import as_utc
 from app.core.errors import InvalidInput, field_error
 from app.core.types_api import ApiModel
 from app.feedback.models import FeedbackItem
+from app.feedback.schemas import SCALE_RANGES
 from app.insights import stats
 from app.insights.buckets import Bucket, span, start_of
 from app.insights.instants import Instant
@@ -29,7 +30,6 @@ from app.journey.schemas import Journey
 
 POINTS = MetricPoint.__table__  # type: ignore[attr-defined]
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
-SCALE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 MAX_POINTS = 1000
 CSV_COLUMNS = ("metric", "at", "source", "value")
 CAUTION = (

@@ -22,10 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.feedback.schemas import SCALE_RANGES
 from app.journey.accountability import AccountabilityPolicy, Priority, VerificationRules
-
-# (lowest, highest) of each scale; scores are compared as a share of the range.
-SCALE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 Outcome = Literal["holding", "regressed", "insufficient"]
 
@@ -79,6 +77,7 @@ class Verification(_Frozen):
 
 
 def normalise(score: float, scale: str) -> float | None:
+    """The score as a share of its scale's range (0 lowest, 1 highest); None for an unknown scale."""
     bounds = SCALE_RANGES.get(scale)
     if bounds is None:
         return None
