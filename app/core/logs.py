@@ -54,6 +54,18 @@ class _RequestContext(logging.Filter):
         return True
 
 
+class _NoQueryStrings(logging.Filter):
+    """uvicorn's access line names the full path; its query string can carry an email address or a
+    search phrase (a digest preview, a feedback search), so only the path is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        access = record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5
+        if access and isinstance(args, tuple) and "?" in str(args[2]):
+            record.args = (*args[:2], str(args[2]).split("?", 1)[0] + "?…", *args[3:])
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -77,6 +89,7 @@ def configure(level: str, fmt: LogFormat) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(_RequestContext())
+    handler.addFilter(_NoQueryStrings())
     handler.seam = True  # type: ignore[attr-defined]
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "seam", False)]:

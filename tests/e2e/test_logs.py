@@ -46,6 +46,9 @@ def test_a_request_logs_json_with_its_request_id_and_actor(engine: Engine) -> No
         )
         unsafe = 'bad id {"x": 1} ' + "y" * 300
         theirs = httpx.get(f"{base}/api/v1/issues", headers={"X-Request-ID": unsafe})
+        # A query string can name a person or a customer's words: the access line keeps the path only.
+        query = "owner=ana.secret%40example.com"
+        httpx.get(f"{base}/api/v1/issues?{query}", headers={"X-Request-ID": "with-query"})
         records = _records(served)
     assert mine.status_code == 200 and mine.headers["x-request-id"] == "trace-123"
     assert theirs.status_code == 401
@@ -56,6 +59,8 @@ def test_a_request_logs_json_with_its_request_id_and_actor(engine: Engine) -> No
     assert ours["level"] == "INFO" and "/api/v1/issues" in ours["message"] and ours["time"].endswith("+00:00")
     assert ours["actor"].startswith("key:") and ours["actor"].endswith(":dashboards")
     assert key not in json.dumps(records)
+    queried = next(r for r in access if r["request_id"] == "with-query")
+    assert "/api/v1/issues?" in queried["message"] and "ana.secret" not in json.dumps(records)
     refused = next(r for r in access if r["request_id"] == generated)
     assert refused["actor"] is None
     # DEBUG reached Seam's own loggers in the API process, not only uvicorn's.

@@ -57,3 +57,15 @@ def test_a_genuine_delivery_is_still_accepted(client: TestClient, admin_key: str
     source = create_source(client, admin_key, "typeform")
     resp = client.post(f"/webhooks/{source['id']}", content=BODY, headers=sign("typeform", BODY))
     assert resp.status_code == 202, resp.text
+
+
+def test_the_url_probe_answers_alike_for_every_id(client: TestClient, admin_key: str) -> None:
+    """Before: `HEAD /webhooks/{id}` answered 200 for an enabled source and 404 for any other id."""
+    known = create_source(client, admin_key, "typeform")
+    disabled = create_source(client, admin_key, "typeform", enabled=False)
+    answers = {
+        path: (resp.status_code, resp.content)
+        for path in (f"/webhooks/{known['id']}", f"/webhooks/{disabled['id']}", "/webhooks/999999")
+        for resp in [client.head(path)]
+    }
+    assert set(answers.values()) == {(200, b"")}, answers

@@ -124,7 +124,6 @@ def test_unknown_or_disabled_source_is_refused(client: TestClient, admin_key: st
     assert client.post("/webhooks/999", content=body, headers=sign("typeform", body)).status_code == 401
     source = create_source(client, admin_key, "typeform", enabled=False)
     assert deliver(client, source, body).status_code == 401
-    assert client.head(f"/webhooks/{source['id']}").status_code == 404
     # A token URL only exists for Qualtrics sources.
     assert client.post(f"/webhooks/{source['id']}/sometoken", content=body).status_code == 401
     assert counts(engine) == (0, 0, 0)
