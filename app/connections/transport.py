@@ -15,7 +15,7 @@ from functools import cache
 
 import httpx
 
-from integrations.http import pinned_transport
+from integrations.url_guard import pinned_transport
 
 
 @cache

@@ -40,8 +40,9 @@ from app.sources import service
 from app.sources.convert import carries_nothing, revise, to_feedback
 from app.sources.service import SourceConfig
 from integrations.base import RetryableError, UnsafeURLError
-from integrations.http import USER_AGENT, check_base_url, pinned_transport
+from integrations.http import USER_AGENT
 from integrations.surveys import FETCHERS, KINDS, FetchError, FetchRef, MappingError
+from integrations.url_guard import check_base_url, pinned_transport
 
 log = logging.getLogger("seam.sources")
 INBOX = InboundDelivery.__table__  # type: ignore[attr-defined]

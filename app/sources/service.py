@@ -20,10 +20,10 @@ from app.sources.models import Source
 from app.sources.schemas import SourceIn, SourcePatch
 from integrations import signatures
 from integrations.base import UnsafeURLError
-from integrations.http import check_base_url
 from integrations.surveys import KINDS, FieldMapping
 from integrations.surveys.base import PATH_FIELDS
 from integrations.surveys.surveymonkey import split_secret
+from integrations.url_guard import check_base_url
 
 PROCESS_KIND = "source-delivery"
 FETCHING_KINDS = frozenset({"surveymonkey", "qualtrics"})

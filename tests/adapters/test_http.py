@@ -14,8 +14,9 @@ from pydantic import SecretStr, ValidationError
 
 from integrations import registry
 from integrations.base import PermanentError, RetryableError, TicketDraft, TicketTracker, UnsafeURLError
-from integrations.http import SecretBasicAuth, check_base_url, parse_retry_after, raise_for_response
+from integrations.http import SecretBasicAuth, parse_retry_after, raise_for_response
 from integrations.jira import JiraConfig, JiraTracker
+from integrations.url_guard import check_base_url
 from integrations.zendesk import ZendeskConfig, ZendeskTracker
 from tests.fakes.jira import JiraStandIn
 from tests.fakes.server import Fault

@@ -49,7 +49,7 @@ def zendesk() -> ZendeskTracker:
 # The configs above use public hostnames; resolution is stubbed so the tests need no DNS.
 @pytest.fixture(autouse=True)
 def _public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("integrations.http._system_resolver", lambda host: ["93.184.215.14"])
+    monkeypatch.setattr("integrations.url_guard._system_resolver", lambda host: ["93.184.215.14"])
 
 
 # --- Jira -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from integrations.base import UnsafeURLError
-from integrations.http import check_base_url, pinned_transport
+from integrations.url_guard import check_base_url, pinned_transport
 
 PUBLIC = "93.184.215.14"
 
