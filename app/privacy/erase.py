@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, Table, and_, bindparam, delete, update
+from sqlalchemy import JSON, Integer, LargeBinary, Table, and_, bindparam, delete, update
 from sqlmodel import Session
 
 from app.core.clock import utcnow
@@ -25,7 +25,7 @@ from app.issues import service as issues
 from app.people.service import audit
 from app.privacy import holdings
 from app.privacy.holdings import ITEMS, Holding
-from app.privacy.matching import Needles, scrub
+from app.privacy.matching import Needles, scrub, unquote
 from app.privacy.pseudonyms import audit_digest, pseudonym
 from app.privacy.subject import Subject, kept_metadata, subject
 
@@ -134,11 +134,9 @@ def _empty(table: Table, column: str) -> Any:
     col = table.c[column]
     if isinstance(col.type, LargeBinary):
         return b""
-    if isinstance(col.type, String) and not col.nullable:
-        return ""
-    if not col.nullable:
+    if isinstance(col.type, JSON):
         return {}
-    return None
+    return None if col.nullable else ""
 
 
 def _apply(session: Session, h: Holding, rows: list[Any], needles: Needles, alias: str) -> None:
@@ -159,6 +157,9 @@ def _apply(session: Session, h: Holding, rows: list[Any], needles: Needles, alia
             session.execute(update(table).where(where).values(values))
         elif h.then == "scrub":
             new = scrub(getattr(row, h.column), needles, alias, pattern)
+            session.execute(update(table).where(where).values({h.column: new}))
+        elif h.then == "unquote":
+            new = unquote(getattr(row, h.column), needles, alias)
             session.execute(update(table).where(where).values({h.column: new}))
         elif h.then == "delete":
             session.execute(delete(table).where(where))

@@ -24,6 +24,10 @@ class Needles:
     addresses: frozenset[str] = field(default_factory=frozenset)
     texts: frozenset[str] = field(default_factory=frozenset)
 
+    def quotes(self) -> list[str]:
+        """Their texts as a title quotes them: whitespace collapsed."""
+        return sorted({" ".join(t.split()) for t in self.texts if len(t) >= MIN_TEXT_NEEDLE})
+
     def all(self) -> list[str]:
         return sorted({self.ref, *self.addresses, *self.texts}, key=lambda s: (-len(s), s))
 
@@ -83,3 +87,24 @@ def scrub(value: Any, needles: Needles, pseudonym: str, pattern: re.Pattern[str]
         return v
 
     return walk(value)
+
+
+_QUOTED = re.compile(r'(?::\s*)?"([^"]*)"')
+# How much of a text a quote must hold before it counts as theirs (as for texts in general).
+QUOTE_PREFIX = 20
+
+
+def _quotes_them(segment: str, needles: Needles) -> bool:
+    core = segment.strip().removesuffix("...").strip().lower()
+    return len(core) >= MIN_TEXT_NEEDLE and any(q.lower().startswith(core) for q in needles.quotes())
+
+
+def quotes(value: Any, needles: Needles) -> bool:
+    """Whether a title quotes the start of one of their texts (an issue is named by its first voice)."""
+    return isinstance(value, str) and any(_quotes_them(m.group(1), needles) for m in _QUOTED.finditer(value))
+
+
+def unquote(value: str, needles: Needles, pseudonym: str) -> str:
+    """The title without the quotes of their words (and scrubbed of anything else naming them)."""
+    kept = _QUOTED.sub(lambda m: "" if _quotes_them(m.group(1), needles) else m.group(0), value)
+    return str(scrub(kept.strip(), needles, pseudonym)) or "Feedback from an erased customer"
