@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
+from app import cli_customers
 from app.core.settings import Settings, UnsafeSettings, get_settings
 
 app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
@@ -39,11 +40,18 @@ def _refuse_unsafe(settings: Settings) -> None:
 
 
 def _engine():  # type: ignore[no-untyped-def]
+    return _process()[0]
+
+
+def _process():  # type: ignore[no-untyped-def]
     from app.wiring import start_process
 
     settings = get_settings()
     _refuse_unsafe(settings)
-    return start_process(settings)
+    return start_process(settings), settings
+
+
+app.add_typer(cli_customers.make_app(_process), name="customers")
 
 
 @db_app.command("upgrade")

@@ -31,6 +31,7 @@ from app.journey.router import router as journey_router
 from app.loop.router import router as loop_router
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
+from app.privacy.router import router as privacy_router
 from app.routing.embedding import encoder_status
 from app.routing.router import router as routing_router
 from app.sources.receiver import router as sources_webhooks_router
@@ -143,5 +144,6 @@ def _routers(app: FastAPI) -> None:
         sources_webhooks_router,
         sync_router,
         sync_webhooks_router,
+        privacy_router,
     ):
         app.include_router(router)

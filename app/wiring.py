@@ -36,6 +36,7 @@ from app.notify.delivery import send_email
 from app.notify.messages import EMAIL_KIND
 from app.outbox import service as outbox
 from app.outbox.handlers import Handlers
+from app.privacy.retention import retention_job
 from app.routing import consolidation as routing_consolidation
 from app.routing import handlers as routing_handlers
 from app.routing import model_store as routing_model_store
@@ -102,6 +103,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     # Experience checks: assign each due check, remind once, once a day.
     ScheduledJob("insights.checks", Daily(7, 5), insight_checks.checks_job),
     ScheduledJob("intake.idempotency_expiry", Daily(3, 47), idempotency.purge_job),
+    # Items past their source's retention (or SEAM_RETENTION_DAYS) lose text, metadata and contacts.
+    ScheduledJob("privacy.retention", Daily(4, 23), retention_job),
 )
 
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         le=3650,
         description="Days a customer's one-click 'did this fix it?' link works after the notice is sent.",
     )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days items keep their text, metadata and contact details when their source sets no "
+        "retention of its own; unset: kept.",
+    )
     smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.")
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: Literal["off", "on", "required"] = Field(default="required")

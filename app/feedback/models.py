@@ -24,6 +24,7 @@ class FeedbackItem(SQLModel, table=True):
         Index("ix_feedback_source_id", "source", "id"),
         Index("ix_feedback_occurred_id", "occurred_at", "id"),
         Index("ix_feedback_customer", "customer_ref"),
+        Index("ix_feedback_received_id", "received_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -49,3 +50,7 @@ class FeedbackItem(SQLModel, table=True):
     ingest_batch: str | None = Field(default=None, max_length=32)
     # Staff "experience the experience" checks (source "staff"): kept apart from customer metrics.
     staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Set when personal data was removed (app.privacy): "erased" at the customer's request, "retention"
+    # when its source's retention ran out. Scores and placement stay, so the figures still add up.
+    redacted: str | None = Field(default=None, max_length=20)
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -41,7 +41,7 @@ class OutboxPage(BaseModel):
 
 @router.get("", response_model=OutboxPage)
 def list_outbox(
-    state: Literal["pending", "in_flight", "done", "dead"] | None = None,
+    state: Literal["pending", "in_flight", "done", "dead", "cancelled"] | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     _: Principal = Depends(require("manage")),

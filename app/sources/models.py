@@ -31,5 +31,7 @@ class Source(SQLModel, table=True):
     # "Experience the experience": items from a staff source are stored with source "staff".
     staff: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     enabled: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # Days its items keep their text and metadata (app.privacy.retention); None: SEAM_RETENTION_DAYS.
+    retention_days: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -56,6 +56,7 @@ def _out(request: Request, source: Source, quarantined: int) -> dict[str, Any]:
         "default_persona": source.default_persona,
         "staff": source.staff,
         "enabled": source.enabled,
+        "retention_days": source.retention_days,
         "quarantined": quarantined,
         "created_at": source.created_at,
         "updated_at": source.updated_at,

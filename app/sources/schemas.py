@@ -12,6 +12,13 @@ from app.core.types_api import ApiModel
 SourceKind = Literal["typeform", "surveymonkey", "delighted", "qualtrics", "zendesk", "standard"]
 TOUCHPOINT = Field(default=None, min_length=1, max_length=200)
 PERSONA = Field(default=None, min_length=1, max_length=100)
+RETENTION = Field(
+    default=None,
+    ge=1,
+    le=3650,
+    description="Days its items keep their text, metadata and contact details after Seam received them "
+    "(scores and placement stay); null: SEAM_RETENTION_DAYS.",
+)
 
 
 class SourceIn(ApiModel):
@@ -48,6 +55,7 @@ class SourceIn(ApiModel):
     default_persona: str | None = PERSONA
     staff: bool = Field(default=False, description="Staff checks: items are stored with source 'staff'.")
     enabled: bool = True
+    retention_days: int | None = RETENTION
 
 
 class SourcePatch(ApiModel):
@@ -62,6 +70,7 @@ class SourcePatch(ApiModel):
     default_persona: str | None = PERSONA
     staff: bool | None = None
     enabled: bool | None = None
+    retention_days: int | None = RETENTION
 
 
 class SourceOut(BaseModel):
@@ -77,6 +86,7 @@ class SourceOut(BaseModel):
     default_persona: str | None
     staff: bool
     enabled: bool
+    retention_days: int | None
     quarantined: int
     created_at: datetime
     updated_at: datetime

@@ -159,6 +159,7 @@ def create(session: Session, data: SourceIn, *, secret_key: str, allow_private: 
         default_persona=data.default_persona,
         staff=data.staff,
         enabled=data.enabled,
+        retention_days=data.retention_days,
         created_at=now,
         updated_at=now,
     )
@@ -198,7 +199,7 @@ def update(
         value = getattr(patch, name)
         if value is not None:
             setattr(source, name, value)
-    for name in ("default_touchpoint", "default_persona"):  # null clears these
+    for name in ("default_touchpoint", "default_persona", "retention_days"):  # null clears these
         if name in given:
             setattr(source, name, getattr(patch, name))
     source.updated_at = utcnow()
