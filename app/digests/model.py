@@ -16,6 +16,12 @@ Priority = Literal["p1", "p2", "p3", "p4"]
 
 MAX_VERBATIM = 400
 TOP_MOMENTS = 20  # the essays advise 10-20 moments of truth
+# Gmail clips an email's HTML after 102 KB. A stage row on the leadership scorecard is about 1.9 KB of
+# table markup with inline styles (Outlook ignores style blocks) and an issue row in an owner's digest
+# about 1.2 KB, so these caps keep each digest near 60 KB whatever the journey's size; the rest are a
+# link away on the board.
+TOP_STAGES = 15
+TOP_ISSUES = 25
 
 
 class _Model(BaseModel):
@@ -153,6 +159,15 @@ class OwnerDigest(_Digest):
     valued: list[Verbatim] = Field(default_factory=list, max_length=3, description="a few of their words")
     insights: OwnerInsights | None = None
 
+    @property
+    def open_shown(self) -> list[IssueLine]:
+        """The open issues by impact, the first `TOP_ISSUES`."""
+        return sorted(self.open_issues, key=lambda x: (-x.impact, x.id))[:TOP_ISSUES]
+
+    @property
+    def overdue_shown(self) -> list[IssueLine]:
+        return self.overdue[:TOP_ISSUES]
+
 
 class ContributionLine(_Model):
     issue: IssueLine
@@ -224,6 +239,20 @@ class LeadershipDigest(_Digest):
 
     def total(self, field: Literal["open", "overdue", "shipped", "confirmed", "reopened"]) -> int:
         return sum(getattr(s, field) for s in self.stages)
+
+    @property
+    def stages_shown(self) -> list[StageScore]:
+        """The `TOP_STAGES` stages that most need a look (overdue, reopened, open, then the lowest score),
+        in the journey's order."""
+
+        def attention(s: StageScore) -> tuple[int, int, int, float]:
+            latest = s.trend.latest
+            return (-s.overdue, -s.reopened, -s.open, latest if latest is not None else float("inf"))
+
+        if len(self.stages) <= TOP_STAGES:
+            return list(self.stages)
+        top = {s.stage_key for s in sorted(self.stages, key=attention)[:TOP_STAGES]}
+        return [s for s in self.stages if s.stage_key in top]
 
 
 Digest = Annotated[OwnerDigest | TeamDigest | LeadershipDigest, Field(discriminator="kind")]
