@@ -16,12 +16,14 @@ Priority = Literal["p1", "p2", "p3", "p4"]
 
 MAX_VERBATIM = 400
 TOP_MOMENTS = 20  # the essays advise 10-20 moments of truth
-# Gmail clips an email's HTML after 102 KB. A stage row on the leadership scorecard is about 1.9 KB of
-# table markup with inline styles (Outlook ignores style blocks) and an issue row in an owner's digest
-# about 1.2 KB, so these caps keep each digest near 60 KB whatever the journey's size; the rest are a
-# link away on the board.
-TOP_STAGES = 15
-TOP_ISSUES = 25
+# Gmail clips an email's HTML after 102 KB. Mail HTML is heavy (inline styles on every cell, since Outlook
+# ignores style blocks): a stage row on the leadership scorecard with its weekly spark is about 4.4 KB,
+# an issue row in an owner's digest 1-1.6 KB. These caps keep the fullest digest near 80 KB whatever the
+# journey's size (tests/unit/digests/test_size_caps.py); each capped list says how many more there are
+# and links to them on the board.
+TOP_STAGES = 10
+TOP_ISSUES = 10  # overdue, and open by impact
+TOP_WEEKLY = 5  # shipped, confirmed and reopened this week
 
 
 class _Model(BaseModel):
@@ -167,6 +169,10 @@ class OwnerDigest(_Digest):
     @property
     def overdue_shown(self) -> list[IssueLine]:
         return self.overdue[:TOP_ISSUES]
+
+    def weekly_shown(self, name: Literal["shipped", "confirmed", "reopened"]) -> list[IssueLine]:
+        lines: list[IssueLine] = getattr(self, name)
+        return lines[:TOP_WEEKLY]
 
 
 class ContributionLine(_Model):

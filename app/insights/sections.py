@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 TOP = 5
 # An owner sees the stage-level trend of this many personas (the most scored first); the rest are on
-# /insights. Each is a chart and a table of six months, about 3 KB of HTML.
-TOP_PERSONAS = 4
+# /insights. Each is a chart and a table of six months, about 4 KB of HTML.
+TOP_PERSONAS = 3
 
 
 class _Model(BaseModel):
