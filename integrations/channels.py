@@ -9,6 +9,17 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML shows by `cid:` reference, carried in the message itself so that a mail client
+    shows it without fetching anything (remote images are blocked by default and tell who opened)."""
+
+    cid: str  # without angle brackets, e.g. "trend.owner-pay@seam"
+    content: bytes
+    subtype: str = "png"  # image/<subtype>
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     to_address: str
     to_name: str
@@ -17,6 +28,7 @@ class OutboundMessage:
     text: str
     # The sender's dedupe key, carried on the wire so that a duplicate after a crash can be recognised.
     key: str | None = None
+    images: tuple[InlineImage, ...] = ()
 
 
 class Channel(Protocol):

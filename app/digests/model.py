@@ -16,6 +16,14 @@ Priority = Literal["p1", "p2", "p3", "p4"]
 
 MAX_VERBATIM = 400
 TOP_MOMENTS = 20  # the essays advise 10-20 moments of truth
+# Gmail clips an email's HTML after 102 KB. Mail HTML is heavy (inline styles on every cell, since Outlook
+# ignores style blocks): a stage row on the leadership scorecard with its weekly spark is about 4.4 KB,
+# an issue row in an owner's digest 1-1.6 KB. These caps keep the fullest digest near 80 KB whatever the
+# journey's size (tests/unit/digests/test_size_caps.py); each capped list says how many more there are
+# and links to them on the board.
+TOP_STAGES = 10
+TOP_ISSUES = 10  # overdue, and open by impact
+TOP_WEEKLY = 5  # shipped, confirmed and reopened this week
 
 
 class _Model(BaseModel):
@@ -153,6 +161,19 @@ class OwnerDigest(_Digest):
     valued: list[Verbatim] = Field(default_factory=list, max_length=3, description="a few of their words")
     insights: OwnerInsights | None = None
 
+    @property
+    def open_shown(self) -> list[IssueLine]:
+        """The open issues by impact, the first `TOP_ISSUES`."""
+        return sorted(self.open_issues, key=lambda x: (-x.impact, x.id))[:TOP_ISSUES]
+
+    @property
+    def overdue_shown(self) -> list[IssueLine]:
+        return self.overdue[:TOP_ISSUES]
+
+    def weekly_shown(self, name: Literal["shipped", "confirmed", "reopened"]) -> list[IssueLine]:
+        lines: list[IssueLine] = getattr(self, name)
+        return lines[:TOP_WEEKLY]
+
 
 class ContributionLine(_Model):
     issue: IssueLine
@@ -224,6 +245,20 @@ class LeadershipDigest(_Digest):
 
     def total(self, field: Literal["open", "overdue", "shipped", "confirmed", "reopened"]) -> int:
         return sum(getattr(s, field) for s in self.stages)
+
+    @property
+    def stages_shown(self) -> list[StageScore]:
+        """The `TOP_STAGES` stages that most need a look (overdue, reopened, open, then the lowest score),
+        in the journey's order."""
+
+        def attention(s: StageScore) -> tuple[int, int, int, float]:
+            latest = s.trend.latest
+            return (-s.overdue, -s.reopened, -s.open, latest if latest is not None else float("inf"))
+
+        if len(self.stages) <= TOP_STAGES:
+            return list(self.stages)
+        top = {s.stage_key for s in sorted(self.stages, key=attention)[:TOP_STAGES]}
+        return [s for s in self.stages if s.stage_key in top]
 
 
 Digest = Annotated[OwnerDigest | TeamDigest | LeadershipDigest, Field(discriminator="kind")]

@@ -5,16 +5,18 @@ un-escaped once: text/plain has no markup to inject into, and readers should see
 Values are never evaluated as templates: feedback text reaches Jinja only as data.
 
 The HTML is built for mail clients, not browsers: nested tables, inline styles plus `bgcolor`/`width`
-attributes (Outlook's Word engine ignores much CSS), no <script>, no <style> block, no images and no
-external fonts or stylesheets. Charts are HTML table cells with a background colour and a width or
-height: inline SVG is dropped by Gmail and Outlook, and remote chart images are blocked by default and
-would leak who opened the mail. Every figure a chart shows is also printed as text.
+attributes (Outlook's Word engine ignores much CSS), no <script>, no <style> block and no external
+fonts, stylesheets or images. Trend and bar charts are PNGs carried in the message and shown by `cid:`
+(app.digests.charts; drawn at delivery): inline SVG is dropped by Gmail and Outlook, and remote images
+are blocked by default and would leak who opened the mail. Small bars are HTML table cells. Every figure
+a chart shows is also printed as text, in the HTML and in the plain-text part.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.digests.charts import charts as digest_charts
 from app.digests.model import (
     IssueLine,
     LeadershipDigest,
@@ -139,9 +141,12 @@ def is_empty(digest: AnyDigest) -> bool:
 
 
 def render(digest: AnyDigest) -> Rendered:
-    context = {"d": digest, "seam_url": digest.seam_url, **HELPERS}
+    charts = digest_charts(digest)
+    context = {"d": digest, "seam_url": digest.seam_url, "charts": charts, **HELPERS}
     parts = templates.render(digest.kind, subject(digest), context)
-    return Rendered(subject=parts.subject, html=parts.html, text=_tidy_text(parts.text))
+    return Rendered(
+        subject=parts.subject, html=parts.html, text=_tidy_text(parts.text), charts=tuple(charts.values())
+    )
 
 
 def _tidy_text(text: str) -> str:

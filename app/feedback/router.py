@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.core import pagination
+from app.core import csv_export, pagination
 from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
@@ -49,6 +50,38 @@ def list_feedback(
         since=since,
         until=until,
     )
+
+
+@router.get(
+    "/feedback.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV"}},
+)
+def export_feedback(
+    request: Request,
+    stage: str | None = None,
+    issue_id: Annotated[int | None, Query(alias="issue", ge=1, le=pagination.MAX_ID)] = None,
+    source: str | None = None,
+    state: Annotated[str | None, Query(pattern="^(placed|triage)$")] = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
+    _: Principal = Depends(require("read")),
+) -> StreamingResponse:
+    """Every item the list would page through for the same filters (newest first), as CSV, streamed page
+    by page; `metadata` and `placement` are JSON in their cells."""
+    filters: dict[str, Any] = {
+        "stage": stage, "issue_id": issue_id, "source": source, "state": state, "since": since, "until": until
+    }  # fmt: skip
+
+    def page(session: Session, after: Any, limit: int) -> tuple[list[list[Any]], Any]:
+        rows = queries.list_items(session, after_id=after, limit=limit, **filters)
+        out = [
+            list(FeedbackOut.model_validate(queries.to_out(r)).model_dump(mode="json").values()) for r in rows
+        ]
+        return out, (rows[-1].id if rows else None)
+
+    fields = list(FeedbackOut.model_fields)
+    return csv_export.response("feedback.csv", fields, csv_export.paged(request.app.state.engine, page))
 
 
 def _page(session: Session, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from app.insights import checks, credits, metrics, personas, root_causes
 from app.insights.credits import FAIR, Credit
 from app.insights.sections import (
     TOP,
+    TOP_PERSONAS,
     CauseLine,
     CreditLine,
     DigestInsights,
@@ -20,14 +21,18 @@ from app.insights.sections import (
     LeadershipInsights,
     MetricLine,
     OwnerInsights,
+    PersonaTrend,
     RecordLine,
     TeamInsights,
+    TrendCell,
 )
 from app.journey.schemas import Journey
 
 TREND_SPAN = timedelta(days=183)
 METRIC_WEEKS = 8
 RECORD_DAYS = 91
+# The leadership digest lists the stages with the most confirmed fixes; the rest are on the board.
+TOP_RECORDS = 10
 
 
 def _drop(s: personas.Series) -> DropLine:
@@ -47,6 +52,32 @@ def _drop(s: personas.Series) -> DropLine:
         p_value=round(s.drop.p_value or 0.0, 4),
         test=s.drop.test,
     )
+
+
+def _persona(s: personas.Series) -> PersonaTrend:
+    def r(v: float | None) -> float | None:
+        return None if v is None else round(v, 1)
+
+    return PersonaTrend(
+        persona=s.persona_name,
+        label=s.label,
+        cells=[
+            TrendCell(label=f"{p.start:%b %Y}", value=r(p.value), low=r(p.low), high=r(p.high), n=p.n)
+            for p in s.points
+        ][-26:],
+    )
+
+
+def _stage_personas(trends: personas.Trends, stage: str) -> list[personas.Series]:
+    """The stage-level series of each persona on this stage, the most scored first."""
+    found = [s for s in trends.series if s.stage == stage and s.moment is None and s.points]
+    return sorted(found, key=lambda s: (-sum(p.n for p in s.points), s.persona_name))
+
+
+def _top_records(records: list[credits.StageRecord]) -> list[credits.StageRecord]:
+    """The stages with the most confirmed fixes, kept in the journey's order."""
+    top = {id(r) for r in sorted(records, key=lambda r: -r.confirmed)[:TOP_RECORDS]}
+    return [r for r in records if id(r) in top]
 
 
 def _credit(c: Credit) -> CreditLine:
@@ -82,8 +113,11 @@ def build(
         sm = metrics.stage_metrics(
             session, journey, stage.key, end - timedelta(weeks=METRIC_WEEKS), end, "week"
         )
+        series = _stage_personas(trends, stage.key)
         stages[stage.key] = OwnerInsights(
             drops=[_drop(s) for s in drops if s.stage == stage.key],
+            personas=[_persona(s) for s in series[:TOP_PERSONAS]],
+            personas_total=len(series),
             metrics=[
                 MetricLine(
                     name=m.metric.name,
@@ -92,6 +126,7 @@ def build(
                     change=m.change,
                     improving=m.improving,
                     values=[c.value for c in m.cells][-26:],
+                    weeks=[f"{c.start:%-d %b}" for c in m.cells][-26:],
                 )
                 for m in sm.metrics
             ],
@@ -126,8 +161,9 @@ def build(
                 reopen_rate=r.reopen_rate,
                 median_days=r.median_days,
             )
-            for r in records
+            for r in _top_records(records)
         ],
+        records_total=len(records),
         record_days=RECORD_DAYS,
         fair_comparison=FAIR,
         overdue_checks=overdue[:TOP],

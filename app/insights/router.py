@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
+from app.core import csv_export
 from app.core.clock import utcnow
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
@@ -80,6 +82,62 @@ def persona_trends(
         session, journeys.current(session), since=start, until=end, bucket=bucket, stage=stage
     )
     return views.trends(t)
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "CSV"}}
+SERIES_COLUMNS = ("persona", "persona_name", "stage", "stage_name", "moment", "moment_name", "scale", "label")
+POINT_COLUMNS = ("start", "n", "value", "low", "high")
+
+
+@router.get("/insights/personas.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def persona_trends_csv(
+    stage: Annotated[str | None, Query(max_length=100)] = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    bucket: BucketQ = "month",
+    _: Principal = Depends(require("read")),
+    session: Session = Depends(get_session),
+) -> StreamingResponse:
+    """The persona trends of the same filters, one row per series and bucket, with `dropped` true on the
+    rows of a series flagged for a significant drop. Computed whole (as the JSON is), then streamed."""
+    start, end = _window(since, until)
+    _stage(session, stage)
+    body = views.trends(
+        personas.trends(
+            session, journeys.current(session), since=start, until=end, bucket=bucket, stage=stage
+        )
+    )
+    rows = [
+        [*(s[c] for c in SERIES_COLUMNS), *(p[c] for c in POINT_COLUMNS), s["drop"] is not None]
+        for s in body["series"]
+        for p in s["points"]
+    ]
+    return csv_export.response("persona-trends.csv", [*SERIES_COLUMNS, *POINT_COLUMNS, "dropped"], rows)
+
+
+@router.get("/insights/stages/{stage}/metrics.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def stage_metrics_csv(
+    stage: Annotated[str, Path(pattern=KEY, max_length=100)],
+    since: Instant | None = None,
+    until: Instant | None = None,
+    bucket: BucketQ = "month",
+    _: Principal = Depends(require("read")),
+    session: Session = Depends(get_session),
+) -> StreamingResponse:
+    """The stage's customer score (`series` = `score`, % of scale) and each shared metric (`series` = its
+    key) per bucket, one row per series and bucket."""
+    start, end = _window(since, until)
+    m = views.stage_metrics(
+        metrics.stage_metrics(session, journeys.current(session), stage, start, end, bucket)
+    )
+    rows = [["score", "Customer score", "% of scale", c["start"], c["value"], c["n"]] for c in m["scores"]]
+    rows += [
+        [s["metric"], s["name"], s["unit"], c["start"], c["value"], c["n"]]
+        for s in m["metrics"]
+        for c in s["cells"]
+    ]
+    header = ["series", "name", "unit", "start", "value", "n"]
+    return csv_export.response(f"{stage}-metrics.csv", header, rows)
 
 
 @router.get("/insights/root-causes", response_model=RootCausesOut)

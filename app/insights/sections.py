@@ -7,6 +7,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 TOP = 5
+# An owner sees the stage-level trend of this many personas (the most scored first); the rest are on
+# /insights. Each is a chart and a table of six months, about 4 KB of HTML.
+TOP_PERSONAS = 3
 
 
 class _Model(BaseModel):
@@ -27,9 +30,24 @@ class DropLine(_Model):
     test: str
 
 
+class TrendCell(_Model):
+    label: str = Field(description="the bucket, e.g. 'Nov 2026'")
+    value: float | None = None
+    low: float | None = Field(default=None, description="95 % interval, lower end")
+    high: float | None = Field(default=None, description="95 % interval, upper end")
+    n: int = 0
+
+
+class PersonaTrend(_Model):
+    persona: str
+    label: str = Field(description="the figure, e.g. 'NPS'")
+    cells: list[TrendCell] = Field(default_factory=list, max_length=26)
+
+
 class MetricLine(_Model):
     name: str
     unit: str | None = None
+    weeks: list[str] = Field(default_factory=list, max_length=26, description="one label per value")
     latest: float | None = None
     change: float | None = None
     improving: bool | None = None
@@ -76,6 +94,8 @@ class OverdueCheckLine(_Model):
 
 class OwnerInsights(_Model):
     drops: list[DropLine] = Field(default_factory=list)
+    personas: list[PersonaTrend] = Field(default_factory=list, max_length=TOP_PERSONAS)
+    personas_total: int = 0
     metrics: list[MetricLine] = Field(default_factory=list)
     credits: list[CreditLine] = Field(default_factory=list)
 
@@ -92,6 +112,7 @@ class LeadershipInsights(_Model):
     credits: list[CreditLine] = Field(default_factory=list, max_length=TOP)
     credits_total: int = 0
     records: list[RecordLine] = Field(default_factory=list)
+    records_total: int = 0
     record_days: int = 91
     fair_comparison: str = ""
     overdue_checks: list[OverdueCheckLine] = Field(default_factory=list, max_length=TOP)

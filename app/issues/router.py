@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.core import pagination
+from app.core import csv_export, pagination
 from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
@@ -39,6 +40,38 @@ def list_issues(
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": queries.cursor_after(rows[-1], sort) if more else None}
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "CSV"}}
+
+
+@router.get(".csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_issues(
+    request: Request,
+    stage: str | None = None,
+    status: Status | None = None,
+    owner: str | None = None,
+    team: str | None = None,
+    sort: Literal["impact", "age", "recent"] = "impact",
+    _: Principal = Depends(require("read")),
+) -> StreamingResponse:
+    """Every issue the list would page through for the same filters and sort, as CSV (one column per
+    field of the list's items), streamed page by page."""
+    fields = list(IssueOut.model_fields)
+
+    def page(session: Session, after: Any, limit: int) -> tuple[list[list[Any]], Any]:
+        rows = queries.list_issues(
+            session, stage=stage, status=status, owner=owner, team=team, sort=sort, after=after, limit=limit
+        )
+        out = [list(IssueOut.model_validate(r).model_dump(mode="json").values()) for r in rows]
+        last = (
+            pagination.decode_key(queries.cursor_after(rows[-1], sort), sort, queries.SORTS[sort][2])
+            if rows
+            else None
+        )
+        return out, last
+
+    return csv_export.response("issues.csv", fields, csv_export.paged(request.app.state.engine, page))
 
 
 @router.get("/{issue_id}", response_model=IssueDetail)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from app.notify.charts import Chart
 from app.outbox import service as outbox
 
 EMAIL_KIND = "email"
@@ -23,15 +24,19 @@ class Rendered:
     subject: str
     html: str
     text: str
+    # Drawn at delivery; the HTML refers to each by `cid:`.
+    charts: tuple[Chart, ...] = ()
 
 
 def queue(session: Session, dedupe_key: str, *, to_email: str, to_name: str, rendered: Rendered) -> bool:
     """One `email` outbox row, in the caller's transaction. True if new (the key was not used before)."""
-    payload = {
+    payload: dict[str, object] = {
         "to_email": to_email,
         "to_name": one_line(to_name),
         "subject": rendered.subject,
         "html": rendered.html,
         "text": rendered.text,
     }
+    if rendered.charts:
+        payload["charts"] = [c.model_dump(mode="json") for c in rendered.charts]
     return outbox.enqueue(session, EMAIL_KIND, dedupe_key, payload)

@@ -25,6 +25,7 @@ class EmailChannel:
                 now=now,
                 msgid_domain=sender.split("@", 1)[1],
                 dedupe_key=message.key,
+                images=message.images,
             )
         except HeaderInjectionError as exc:
             raise PermanentError(str(exc)) from None

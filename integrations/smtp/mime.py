@@ -1,10 +1,13 @@
 """The email for a rendered message: multipart/alternative (text first, then HTML), built with the
-standard library's header registry. Any header value holding CR or LF is refused, whatever its
-source, so a stage name or a person's name can never add a header."""
+standard library's header registry. With inline images the HTML side becomes multipart/related (the HTML,
+then each image with the Content-ID its `cid:` reference names), so clients fetch nothing from outside.
+Any header value holding CR or LF is refused, whatever its source, so a stage name or a person's name
+can never add a header."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -21,6 +24,24 @@ class Parts(Protocol):
     def html(self) -> str: ...
     @property
     def text(self) -> str: ...
+
+
+class Image(Protocol):
+    """An image shown by the HTML as `cid:<cid>`."""
+
+    @property
+    def cid(self) -> str: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def subtype(self) -> str: ...
+    @property
+    def filename(self) -> str | None: ...
+
+
+# RFC 2392 content ids are addr-spec shaped; a narrower alphabet keeps the `cid:` URL and header alike.
+_CID = re.compile(r"[A-Za-z0-9._-]{1,100}@[A-Za-z0-9.-]{1,100}")
+_SUBTYPE = re.compile(r"[a-z0-9.+-]{1,40}")
 
 
 class HeaderInjectionError(ValueError):
@@ -55,6 +76,7 @@ def build_message(
     msgid_domain: str,
     dedupe_key: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    images: Sequence[Image] = (),
 ) -> EmailMessage:
     """`dedupe_key` (e.g. the outbox key `digest:tom:2026-W48`) becomes an `X-Seam-Key` header so a
     duplicate can be recognised on the far side."""
@@ -74,4 +96,21 @@ def build_message(
         msg[name] = _clean(name, value)
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    if images:
+        html_part = msg.get_body(("html",))
+        assert isinstance(html_part, EmailMessage)
+        for image in images:
+            cid = _clean("Content-ID", image.cid)
+            if not _CID.fullmatch(cid):
+                raise HeaderInjectionError("header Content-ID: not a content id")
+            if not _SUBTYPE.fullmatch(image.subtype):
+                raise HeaderInjectionError("header Content-Type: not an image subtype")
+            html_part.add_related(
+                image.content,
+                maintype="image",
+                subtype=image.subtype,
+                cid=f"<{cid}>",
+                disposition="inline",
+                filename=_clean("Content-Disposition", image.filename) if image.filename else None,
+            )
     return msg

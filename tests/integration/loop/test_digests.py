@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from app import wiring
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.digests.jobs import digests_job
@@ -71,6 +72,7 @@ def _text(msg: EmailMessage) -> str:
 
 def test_weekly_digests(engine: Engine, smtp: Smtp) -> None:
     settings = loop_settings(engine, smtp)
+    wiring.start_process(settings, engine)  # transition reactions, whichever test ran before
     data_policy = {"accountability": URGENT}
     apply_journey(engine, **data_policy)
     t0 = utcnow()
@@ -118,8 +120,9 @@ def test_weekly_digests(engine: Engine, smtp: Smtp) -> None:
 
     # Hostile feedback text comes out escaped; no script, no external resource; the text part is plain.
     assert "<script" not in html.lower() and "&lt;script&gt;" in html
-    assert not re.search(r"<(img|link|iframe|object|embed|style)\b", html, re.I)
+    assert not re.search(r"<(link|iframe|object|embed|style)\b", html, re.I)
     assert not re.search(r"""(src|background)\s*=\s*["']?https?:""", html, re.I)
+    assert all(src.startswith("cid:") for src in re.findall(r'src="([^"]*)"', html))
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert hrefs and all(h.startswith(settings.public_url) for h in hrefs)
     assert HOSTILE.replace('"', "") in _text(owner_mail).replace('"', "")

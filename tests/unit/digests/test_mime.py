@@ -87,3 +87,31 @@ def test_hostile_digest_becomes_a_clean_message() -> None:
     parsed = message_from_bytes(_build(rendered).as_bytes(), policy=policy.default)
     assert parsed["Bcc"] is None
     assert parsed["Subject"].startswith("Seam weekly: <script>alert(1)</script> Bcc: x@evil.example")
+
+
+def test_charts_travel_as_related_png_parts_named_by_their_cid() -> None:
+    from app.notify.delivery import inline_images
+
+    rendered = render(owner_digest(verbatims=[]))
+    assert rendered.charts
+    images = inline_images([c.model_dump(mode="json") for c in rendered.charts])
+    parsed = message_from_bytes(_build(rendered, images=images).as_bytes(), policy=policy.default)
+    plain, related = list(parsed.iter_parts())  # type: ignore[attr-defined]
+    assert plain.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html, *parts = list(related.iter_parts())
+    assert html.get_content() == rendered.html
+    assert [p["Content-ID"] for p in parts] == [f"<{c.cid}>" for c in rendered.charts]
+    for part, image in zip(parts, images, strict=True):
+        assert part.get_content_type() == "image/png" and part.get_content() == image.content
+        assert f'src="cid:{image.cid}"' in rendered.html
+    # The same chart data draws the same bytes: a retried delivery sends the same message.
+    assert inline_images([c.model_dump(mode="json") for c in rendered.charts]) == images
+
+
+@pytest.mark.parametrize("cid", ["a@b>\r\nBcc: x@evil.example", "no-at-sign", "sp ace@seam", "<a@seam>"])
+def test_a_content_id_that_is_not_one_is_refused(cid: str) -> None:
+    from integrations.channels import InlineImage
+
+    with pytest.raises(HeaderInjectionError):
+        _build(render(owner_digest()), images=[InlineImage(cid=cid, content=b"\x89PNG")])
