@@ -211,8 +211,8 @@ def main() -> None:
     print(f"{'db':<10}{'raw items/s':>14}{'service/s':>12}{'ratio':>8}{'http/s':>10}{'ratio':>8}")
     for r in results:
         print(
-            f"{r['db']:<10}{r['raw_items_per_s']:>14}{r['service_items_per_s']:>12}{r['service_ratio']:>8}"
-            f"{r['http_items_per_s']:>10}{r['http_ratio']:>8}"
+            f"{r['db']:<10}{r['raw_items_per_s']!s:>14}{r['service_items_per_s']!s:>12}"
+            f"{r['service_ratio']!s:>8}{r['http_items_per_s']!s:>10}{r['http_ratio']!s:>8}"
         )
     print(json.dumps({"benchmark": "ingest", "results": results}))
 

@@ -1,12 +1,13 @@
 """Where a py-spy profile's time goes: the top functions by self and by cumulative share of samples.
 
     py-spy record --format raw --subprocesses -o profile.txt -- python bench/ingest.py --only service ...
-    python bench/stack_summary.py profile.txt [--top 5] [--within FUNCTION]
+    python bench/stack_summary.py profile.txt [--top 5] [--within FUNCTION] [--without FUNCTION]
 
 `--format raw` writes one line per distinct stack ("frame;frame;... count"), outermost frame first.
 Self time is the innermost frame's; cumulative time counts a function once per stack it appears in.
 `--within` keeps only stacks passing through that function (e.g. the request handler, so the bench's
-own client and setup drop out), and shares are of those stacks. The last line printed is JSON.
+own client and setup drop out), and shares are of those stacks. `--without` drops stacks passing
+through a function (e.g. the encoder, to see where the rest goes). The last line printed is JSON.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def frame_name(frame: str) -> str:
     return f"{found['name']} ({path})"
 
 
-def summarise(lines: list[str], within: str | None = None, top: int = 5) -> dict[str, object]:
+def summarise(
+    lines: list[str], within: str | None = None, top: int = 5, without: str | None = None
+) -> dict[str, object]:
     own: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
     total = 0
@@ -43,6 +46,8 @@ def summarise(lines: list[str], within: str | None = None, top: int = 5) -> dict
             continue
         frames = [frame_name(f) for f in stack.split(";") if f.strip()]
         if within is not None and not any(within in f for f in frames):
+            continue
+        if without is not None and any(without in f for f in frames):
             continue
         n = int(count)
         total += n
@@ -57,17 +62,24 @@ def summarise(lines: list[str], within: str | None = None, top: int = 5) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--within", default=None)
+    parser.add_argument("--without", default=None)
     parser.add_argument("--cumulative-top", type=int, default=None, help="more rows for cumulative")
     args = parser.parse_args()
     lines = args.profile.read_text().splitlines()
-    result = summarise(lines, args.within, args.top)
+    result = summarise(lines, args.within, args.top, args.without)
     if args.cumulative_top:
-        result["cumulative"] = summarise(lines, args.within, args.cumulative_top)["cumulative"]
-    print(f"{result['samples']} samples" + (f" within {args.within}" if args.within else ""))
+        more = summarise(lines, args.within, args.cumulative_top, args.without)
+        result["cumulative"] = more["cumulative"]
+    scope = (f" within {args.within}" if args.within else "") + (
+        f" without {args.without}" if args.without else ""
+    )
+    print(f"{result['samples']} samples{scope}")
     for kind in ("self", "cumulative"):
         print(f"top {kind}:")
         for name, pct in result[kind]:  # type: ignore[attr-defined]
