@@ -1,6 +1,13 @@
 """Ingest throughput: Seam's service path and HTTP path, each against a raw Core executemany baseline.
 
     python bench/ingest.py [--items 20000] [--batch 1000] [--repeat 3] [--db sqlite,postgres]
+                           [--only raw,service,http] [--fresh-texts]
+
+Texts repeat from run to run, so after the first run the encoder's cache (app.routing.vectors) serves
+them and the median measures everything but encoding; `--fresh-texts` makes every run's texts new, so
+the encoder runs in every timed run (the cost of distinct texts).
+
+`--only` runs some of the paths (for a profile of one; the ratios need raw in the same run).
 
 Each figure is the median of --repeat runs, each into an emptied database; every ratio compares two
 paths measured in the same run on the same machine, because absolute times drift on shared hosts.
@@ -11,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import threading
 import time
@@ -32,11 +40,12 @@ from app.intake import ingest as feedback
 from app.journey import service as journeys
 from app.main import create_app
 from app.models import metadata
+from app.routing import vectors
 
 TOUCHPOINTS = ["checkout-survey", "first-box-nps", "delivery-csat", "invoice-email", "box-review", None]
 
 
-def make_items(n: int, run: int) -> list[dict[str, Any]]:
+def make_items(n: int, run: int, fresh_texts: bool = False) -> list[dict[str, Any]]:
     rng = random.Random(run)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     items = []
@@ -44,7 +53,8 @@ def make_items(n: int, run: int) -> list[dict[str, Any]]:
         item: dict[str, Any] = {
             "source": "bench",
             "external_id": f"r{run}-{i}",
-            "text": f"Feedback number {i}: the box arrived late and the salmon was warm",
+            "text": f"Feedback number {i}{f' of wave {run}' if fresh_texts else ''}: the box arrived late and"
+            " the salmon was warm",
             "score": rng.randint(0, 10),
             "scale": "nps",
             "customer_ref": f"c{rng.randint(1, max(1, n // 4))}",
@@ -146,7 +156,13 @@ def time_http(base: str, key: str, items: list[dict[str, Any]], batch: int) -> f
         return time.perf_counter() - start
 
 
-def bench_db(kind: str, n: int, batch: int, repeat: int) -> dict[str, Any]:
+def _rounded(value: float, digits: int) -> float | None:
+    return None if math.isnan(value) else round(value, digits)
+
+
+def bench_db(
+    kind: str, n: int, batch: int, repeat: int, only: set[str], fresh_texts: bool = False
+) -> dict[str, Any]:
     with fresh_database(kind) as engine:
         with Session(engine) as session:
             journeys.apply(
@@ -158,28 +174,35 @@ def bench_db(kind: str, n: int, batch: int, repeat: int) -> dict[str, Any]:
         raw, svc, http = [], [], []
         with Server(engine) as base:
             for run in range(repeat):
-                items = make_items(n, run)
-                reset(engine)
-                raw.append(time_raw(engine, items, batch))
-                reset(engine)
-                svc.append(time_service(engine, items, batch))
-                reset(engine)
-                http.append(time_http(base, key, items, batch))
+                items = make_items(n, run, fresh_texts)
+                if "raw" in only:
+                    reset(engine)
+                    raw.append(time_raw(engine, items, batch))
+                if "service" in only:
+                    reset(engine)
+                    svc.append(time_service(engine, items, batch))
+                if "http" in only:
+                    reset(engine)
+                    if fresh_texts:  # new texts for the HTTP path too, not the ones just encoded
+                        items = make_items(n, run + 1000, fresh_texts)
+                    http.append(time_http(base, key, items, batch))
         with engine.connect() as conn:
             placed = conn.execute(
                 text("SELECT count(*) FROM feedback_items WHERE issue_id IS NOT NULL")
             ).scalar()
-    raw_rate, svc_rate, http_rate = n / median(raw), n / median(svc), n / median(http)
+    raw_rate, svc_rate, http_rate = (n / median(t) if t else float("nan") for t in (raw, svc, http))
     return {
         "db": kind,
         "items": n,
         "batch": batch,
         "placed_in_last_run": placed,
-        "raw_items_per_s": round(raw_rate),
-        "service_items_per_s": round(svc_rate),
-        "http_items_per_s": round(http_rate),
-        "service_ratio": round(svc_rate / raw_rate, 3),
-        "http_ratio": round(http_rate / raw_rate, 3),
+        "raw_items_per_s": _rounded(raw_rate, 0),
+        "service_items_per_s": _rounded(svc_rate, 0),
+        "http_items_per_s": _rounded(http_rate, 0),
+        "service_ratio": _rounded(svc_rate / raw_rate, 3),
+        "http_ratio": _rounded(http_rate / raw_rate, 3),
+        "encoder": vectors.encoder_name() or "off (TF-IDF)",
+        "fresh_texts": fresh_texts,
     }
 
 
@@ -191,13 +214,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--only", default="raw,service,http")
+    parser.add_argument("--fresh-texts", action="store_true")
     args = parser.parse_args()
-    results = [bench_db(kind, args.items, args.batch, args.repeat) for kind in args.db.split(",")]
+    only = set(args.only.split(","))
+    results = [
+        bench_db(kind, args.items, args.batch, args.repeat, only, args.fresh_texts)
+        for kind in args.db.split(",")
+    ]
     print(f"{'db':<10}{'raw items/s':>14}{'service/s':>12}{'ratio':>8}{'http/s':>10}{'ratio':>8}")
     for r in results:
         print(
-            f"{r['db']:<10}{r['raw_items_per_s']:>14}{r['service_items_per_s']:>12}{r['service_ratio']:>8}"
-            f"{r['http_items_per_s']:>10}{r['http_ratio']:>8}"
+            f"{r['db']:<10}{r['raw_items_per_s']!s:>14}{r['service_items_per_s']!s:>12}"
+            f"{r['service_ratio']!s:>8}{r['http_items_per_s']!s:>10}{r['http_ratio']!s:>8}"
         )
     print(json.dumps({"benchmark": "ingest", "results": results}))
 

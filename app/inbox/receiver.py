@@ -4,6 +4,11 @@ A router supplies the vendor-specific parts (how to load the verifier config, ho
 signature and name the delivery); this module owns what must not differ between vendors: the 401
 for a bad signature, storage in the inbox with its outbox "process" row, and the acknowledgement.
 Processing happens after the response, so the vendor gets its 2xx fast.
+
+A router may also hand over what it holds in memory (`known`): the configuration with the SQL condition
+under which it is still the stored one. Then the acknowledgement reads nothing before its write, and
+the write checks that condition in its own statement; if it no longer holds, the router forgets what it
+held and the delivery goes the whole way again (load, verify, store).
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
 from app.core.problems import problem_response
@@ -51,6 +57,14 @@ class Delivery:
     keep_headers: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Known(Generic[Config]):
+    """A configuration held in memory, and the condition under which it is still the stored one."""
+
+    config: Config
+    still: ColumnElement[bool]
+
+
 def signature_refused(request: Request, exc: WebhookSignatureError) -> Response:
     """401 problem+json. The reason and message name the header at fault, never a secret."""
     return problem_response(
@@ -74,8 +88,9 @@ def store(
     body: bytes,
     headers: Mapping[str, str],
     process_kind: str,
-) -> bool:
-    """Stores a verified delivery with its processing message; False if it was stored before."""
+    still: ColumnElement[bool] | None = None,
+) -> acknowledge.Outcome:
+    """Stores a verified delivery with its processing message (see `acknowledge.store_delivery`)."""
     # SQLite writers in this process already queue on the engine's write slot (app.core.db).
     return acknowledge.store_delivery(
         engine,
@@ -85,6 +100,7 @@ def store(
         headers=headers,
         keep_headers=delivery.keep_headers,
         process_kind=process_kind,
+        still=still,
     )
 
 
@@ -95,6 +111,8 @@ async def handle(
     load: Callable[[], Config | Refusal],
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
     process_kind: str,
+    known: Callable[[], Known[Config] | None] | None = None,
+    forget: Callable[[], object] | None = None,
 ) -> Response:
     """Receives one signed delivery: 202 accepted, 200 duplicate for a vendor's retry of a delivery
     already stored (nothing new is queued; vendors treat any 2xx as delivered), 202 ignored, 401 bad
@@ -103,6 +121,9 @@ async def handle(
     ``load`` runs in a worker thread and returns what the signature is checked against. ``verify``
     raises WebhookSignatureError for a bad signature; it returns None for a genuine delivery about
     nothing we keep, which is acknowledged and not stored.
+
+    ``known`` returns the configuration held in memory, if any (no I/O); ``forget`` drops it when the
+    store finds it changed.
     """
     limiter: MemoryLimiter = request.app.state.webhook_limiter
     address = request.client.host if request.client else "unknown"
@@ -115,12 +136,38 @@ async def handle(
             headers={"Retry-After": str(wait)},
         )
     body = await request.body()
+    held = known() if known is not None else None
+    if held is not None:
+        answer = await _answer(request, channel, held.config, body, verify, process_kind, held.still)
+        if isinstance(answer, Response):
+            return answer
+        if answer == "stale" and forget is not None:
+            forget()
     config = await run_in_threadpool(load)
     if isinstance(config, Refusal):
         return _refused(request, config)
+    answer = await _answer(request, channel, config, body, verify, process_kind, None)
+    assert isinstance(answer, Response)  # without a condition the store is never stale
+    return answer
+
+
+async def _answer(
+    request: Request,
+    channel: str,
+    config: Config,
+    body: bytes,
+    verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
+    process_kind: str,
+    still: ColumnElement[bool] | None,
+) -> Response | Literal["stale", "unverified"]:
+    """Verifies and stores. Under a held configuration (`still`), nothing is answered when the
+    signature does not match it (`unverified`: a secret set since may have signed it) or the store
+    found it changed (`stale`); the caller then loads the stored one."""
     try:
         delivery = await verify(config, body, request.headers)
     except WebhookSignatureError as exc:
+        if still is not None:
+            return "unverified"
         log.info("%s: delivery refused (%s)", channel, exc.reason)
         return signature_refused(request, exc)
     if isinstance(delivery, Refusal):
@@ -128,7 +175,11 @@ async def handle(
     if delivery is None:
         return JSONResponse({"status": "ignored"}, status_code=202)
     engine = request.app.state.engine
-    new = await run_in_threadpool(store, engine, channel, delivery, body, request.headers, process_kind)
-    if new:
+    outcome = await run_in_threadpool(
+        store, engine, channel, delivery, body, request.headers, process_kind, still
+    )
+    if outcome == "stale":
+        return "stale"
+    if outcome == "stored":
         return JSONResponse({"status": "accepted"}, status_code=202)
     return JSONResponse({"status": "duplicate"}, status_code=200)

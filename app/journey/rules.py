@@ -6,6 +6,7 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import re2
@@ -37,6 +38,11 @@ class RoutableItem:
     persona: str | None = None
     score: float | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def normalised(self) -> str:
+        # Every word rule of the journey matches against it: normalised once per item, not per rule.
+        return normalise(self.text)
 
 
 def _word_pattern(words: Sequence[str]) -> re.Pattern[str]:
@@ -196,7 +202,7 @@ class Rule(BaseModel):
             if self.score_max is not None and item.score > self.score_max:
                 return False
         if self._any is not None or self._all:
-            text = normalise(item.text)
+            text = item.normalised
             if self._any is not None and not self._any.search(text):
                 return False
             if not all(p.search(text) for p in self._all):

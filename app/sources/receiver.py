@@ -28,7 +28,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, exists, select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.core.clock import utcnow
@@ -38,7 +39,7 @@ from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.settings import Settings
 from app.inbox import receiver
-from app.inbox.receiver import Delivery, WebhookAck
+from app.inbox.receiver import Delivery, Known, WebhookAck
 from app.sources import service
 from app.sources.models import Source
 from app.sources.service import PROCESS_KIND
@@ -56,6 +57,9 @@ KEEP_HEADERS: dict[str, tuple[str, ...]] = {
     "surveymonkey": (signatures.SURVEYMONKEY_APIKEY_HEADER,),
 }
 MAX_DELIVERY_ID = 300
+# Bodies up to this size are verified on the event loop: an HMAC over a few kilobytes costs less than
+# the hand-off to a worker thread. Larger ones (a survey with long answers) go to a thread.
+INLINE_VERIFY_BYTES = 64 * 1024
 _COLS = Source.__table__.c  # type: ignore[attr-defined]
 _SOURCE = select(_COLS.kind, _COLS.enabled, _COLS.secret_encrypted).where(_COLS.id == bindparam("id"))
 Token = Annotated[str, Path(min_length=1, max_length=200, description="Qualtrics: the source's URL token.")]
@@ -104,6 +108,17 @@ class Verifier:
     kind: str | None
     secret: str
     source_id: int = 0
+    # The stored ciphertext the secret came from: the version a held Verifier is checked against.
+    ciphertext: str = ""
+
+    def still(self) -> ColumnElement[bool]:
+        """True while this is still the source as stored: enabled, of this kind, with this secret."""
+        return exists().where(
+            _COLS.id == self.source_id,
+            _COLS.enabled.is_(True),
+            _COLS.kind == self.kind,
+            _COLS.secret_encrypted == self.ciphertext,
+        )
 
 
 def refused() -> WebhookSignatureError:
@@ -122,9 +137,31 @@ def _opened(source_id: int, secret_encrypted: str, secret_key: str) -> str:
     return decrypt(secret_encrypted, secret_key)
 
 
-def load(engine: Engine, settings: Settings, source_id: int, token: str | None) -> Verifier:
-    """The source's kind and decrypted secret (a refusing Verifier when its URL takes no delivery).
-    Runs in a worker thread."""
+def held(state: Any) -> dict[int, Verifier]:
+    """This app's Verifiers of enabled sources, by source id: an acknowledgement verifies against the
+    one held and its store checks, in the same statement, that it is still the stored one."""
+    found: dict[int, Verifier] | None = getattr(state, "source_verifiers", None)
+    if found is None:
+        found = state.source_verifiers = {}
+    return found
+
+
+def known(state: Any, source_id: int, token: str | None) -> Known[Verifier] | None:
+    verifier = held(state).get(source_id)
+    if verifier is None or (token is not None and verifier.kind != "qualtrics"):
+        return None
+    return Known(verifier, verifier.still())
+
+
+def load(
+    engine: Engine,
+    settings: Settings,
+    source_id: int,
+    token: str | None,
+    keep: dict[int, Verifier] | None = None,
+) -> Verifier:
+    """The source's kind and decrypted secret (a refusing Verifier when its URL takes no delivery),
+    kept in `keep` when the source takes deliveries. Runs in a worker thread."""
     # Only a read: on SQLite it must not queue for the write slot behind other deliveries' stores.
     with Session(reader(engine)) as session:
         # Core, not the ORM: a full Source load was the largest cost of an acknowledgement.
@@ -136,7 +173,10 @@ def load(engine: Engine, settings: Settings, source_id: int, token: str | None) 
     except DecryptionError:
         log.error("source %s: webhook secret cannot be decrypted with SEAM_SECRET_KEY", source_id)
         return Verifier(None, "", source_id)
-    return Verifier(source.kind, secret, source_id)
+    verifier = Verifier(source.kind, secret, source_id, source.secret_encrypted)
+    if keep is not None:
+        keep[source_id] = verifier
+    return verifier
 
 
 def check(verifier: Verifier, token: str | None, body: bytes, headers: Mapping[str, str]) -> Delivery:
@@ -156,15 +196,20 @@ async def _receive(request: Request, source_id: int, token: str | None) -> Respo
     state = request.app.state
 
     async def verify(verifier: Verifier, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        if len(body) <= INLINE_VERIFY_BYTES:
+            return check(verifier, token, body, headers)
         # A worker thread: hashing and parsing a body of several megabytes would stall the loop.
         return await run_in_threadpool(check, verifier, token, body, headers)
 
+    keep = held(state)
     return await receiver.handle(
         request,
         channel=service.channel(source_id),
-        load=partial(load, state.engine, state.settings, source_id, token),
+        load=partial(load, state.engine, state.settings, source_id, token, keep),
         verify=verify,
         process_kind=PROCESS_KIND,
+        known=partial(known, state, source_id, token),
+        forget=partial(keep.pop, source_id, None),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, exists, func, select, update
 from sqlmodel import Session
 
 from app.inbox import acknowledge
@@ -49,7 +49,7 @@ def test_quarantine_then_replay_queues_again(engine: Engine) -> None:
 def test_an_acknowledgement_stores_once_and_queues_once(engine: Engine) -> None:
     headers = {"Content-Type": "application/json", "Authorization": "Bearer secret", "X-Sig": "abc"}
 
-    def ack(channel: str, delivery_id: str) -> bool:
+    def ack(channel: str, delivery_id: str) -> acknowledge.Outcome:
         return acknowledge.store_delivery(
             engine,
             channel,
@@ -60,7 +60,11 @@ def test_an_acknowledgement_stores_once_and_queues_once(engine: Engine) -> None:
             process_kind="p",
         )
 
-    assert ack("source:1", "evt-1") and not ack("source:1", "evt-1") and ack("source:2", "evt-1")
+    assert [ack("source:1", "evt-1"), ack("source:1", "evt-1"), ack("source:2", "evt-1")] == [
+        "stored",
+        "duplicate",
+        "stored",
+    ]
     with Session(engine) as s:
         rows = list(s.execute(select(InboundDelivery).order_by(InboundDelivery.id)).scalars())  # type: ignore[arg-type]
         messages = list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())  # type: ignore[arg-type]
@@ -92,3 +96,29 @@ def test_an_acknowledgement_on_postgresql_is_one_statement(pg_engine: Engine) ->
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 2, statements  # one per delivery, the retry included
+
+
+def test_an_acknowledgement_under_a_condition_stores_only_while_it_holds(engine: Engine) -> None:
+    """The condition is checked in the insert itself: once it fails, nothing is stored or queued, and
+    the answer is `stale` (a duplicate stays a duplicate while it holds)."""
+    with Session(engine) as s:
+        inbox.store(s, "marker", "on", b"{}", process_kind="p")
+        s.commit()
+    marker = InboundDelivery.__table__.c  # type: ignore[attr-defined]
+    holds = exists().where(marker.channel == "marker", marker.delivery_id == "on")
+
+    def ack(delivery_id: str) -> acknowledge.Outcome:
+        return acknowledge.store_delivery(
+            engine, "source:1", delivery_id, b"{}", headers={}, process_kind="p", still=holds
+        )
+
+    assert [ack("evt-1"), ack("evt-1")] == ["stored", "duplicate"]
+    with Session(engine) as s:
+        s.execute(
+            update(InboundDelivery.__table__).values(delivery_id="off").where(marker.channel == "marker")
+        )
+        s.commit()
+    assert [ack("evt-2"), ack("evt-1")] == ["stale", "stale"]
+    with Session(engine) as s:
+        stored = sorted(s.execute(select(marker.delivery_id).where(marker.channel == "source:1")).scalars())
+        assert stored == ["evt-1"] and _count(s, OutboxMessage) == 2  # the marker's and evt-1's

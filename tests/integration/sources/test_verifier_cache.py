@@ -4,8 +4,10 @@ on the very next delivery."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from app.sources import receiver
 from tests.support.api import auth
@@ -55,4 +57,35 @@ def test_deliveries_reuse_the_decrypted_secret(journey_client: TestClient, admin
     for i in range(3):
         assert deliver(journey_client, source, _body(f"e{i}")).status_code == 202
     after = receiver._opened.cache_info()
-    assert after.misses - before.misses == 1 and after.hits - before.hits == 2
+    # Decrypted once; the later deliveries verify against the Verifier held since, decrypting nothing.
+    assert after.misses - before.misses == 1 and after.hits - before.hits == 0
+
+
+def test_a_held_verifier_acknowledges_in_the_store_statements_alone(
+    journey_client: TestClient, admin_key: str
+) -> None:
+    """No read before the write: PostgreSQL runs one statement per acknowledgement, SQLite its two
+    inserts; a retry of the same delivery is its inbox insert (which stores nothing) and one query, to
+    tell it from a source that changed."""
+    source = create_source(journey_client, admin_key, "typeform")
+    assert deliver(journey_client, source, _body("e0")).status_code == 202
+    engine = journey_client.app.state.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Transaction control and the pool's liveness ping are no statements of the acknowledgement.
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SELECT 1")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert deliver(journey_client, source, _body("e1")).status_code == 202
+        first = list(seen)
+        seen.clear()
+        assert deliver(journey_client, source, _body("e1")).status_code == 200
+        retry = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    writes = 1 if engine.dialect.name == "postgresql" else 2
+    assert len(first) == writes and all(s.lstrip().upper().startswith(("INSERT", "WITH")) for s in first)
+    assert len(retry) == 2 and retry[1].lstrip().upper().startswith("SELECT EXISTS")
