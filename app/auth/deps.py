@@ -22,7 +22,8 @@ from app.auth.service import PREFIX_LEN, TOUCH_EVERY, Principal, authenticate, t
 from app.core import logs
 from app.core.clock import utcnow
 from app.core.db import reader
-from app.core.problems import problem_response, validation_problem
+from app.core.errors import InvalidInput
+from app.core.problems import domain_problem, problem_response, validation_problem
 
 log = logging.getLogger("seam.auth")
 
@@ -126,35 +127,52 @@ def require(scope: str) -> Callable[..., Principal]:
     return dependency
 
 
-def _needs_key(dependant: Any) -> bool:
-    return any(hasattr(d.call, "seam_scope") or _needs_key(d) for d in getattr(dependant, "dependencies", ()))
+def _scope_of(dependant: Any) -> str | None:
+    """The scope an operation's `require` asks for, or None for an operation open to anyone."""
+    for sub in getattr(dependant, "dependencies", ()):
+        scope = getattr(sub.call, "seam_scope", None) or _scope_of(sub)
+        if scope:
+            return str(scope)
+    return None
 
 
-def _refusal(request: Request) -> JSONResponse | None:
-    """The 401 that `require` would give this request, or None if its key is valid."""
-    creds = request.headers.get("authorization", "")
-    scheme, _, token = creds.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        exc = _refuse(request, None, "An API key is required: Authorization: Bearer KEY.")
-    elif _lookup(request, token) is None:
-        exc = _refuse(request, token, "The API key is not valid or was revoked.")
-    else:
+def _refusal(request: Request, scope: str) -> JSONResponse | None:
+    """The 401, 403 or 429 that `require(scope)` would give this request, or None if its key may act."""
+    try:
+        require(scope)(request, _credentials(request))
+    except HTTPException as exc:
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, str(exc.detail), request=request, headers=headers)
+    return None
+
+
+def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not scheme or not token.strip():
         return None
-    headers = dict(exc.headers) if exc.headers else None
-    return problem_response(exc.status_code, str(exc.detail), request=request, headers=headers)
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+
+
+async def _unauthenticated(request: Request) -> JSONResponse | None:
+    """For an operation that needs a key, when input was refused before `require` ran (a body FastAPI
+    could not parse, an unknown query parameter, a malformed header): the key's refusal, if any.
+
+    A caller without a valid key learns nothing about the operation's input from us: 401 comes before
+    422 whatever the order in which FastAPI resolves the body, the parameters and the dependencies."""
+    if getattr(request.state, "principal", None) is not None:
+        return None
+    route = request.scope.get("route")
+    scope = _scope_of(getattr(route, "dependant", None))
+    if scope is None:
+        return None
+    return await run_in_threadpool(_refusal, request, scope)
 
 
 def install(app: FastAPI) -> None:
-    """A body FastAPI cannot even parse is refused before any dependency runs; for an operation that
-    needs a key, a caller without a valid one learns nothing from it: 401 comes before 422."""
-
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        route = request.scope.get("route")
-        unparsed = any(e.get("type") == "json_invalid" for e in exc.errors())
-        if unparsed and route is not None and _needs_key(getattr(route, "dependant", None)):
-            refusal = await run_in_threadpool(_refusal, request)
-            if refusal is not None:
-                return refusal
-        return validation_problem(request, exc)
+        return await _unauthenticated(request) or validation_problem(request, exc)
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(request: Request, exc: InvalidInput) -> JSONResponse:
+        return await _unauthenticated(request) or domain_problem(request, exc)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.allow import allow_header
 from app.core.errors import DomainError
 
 log = logging.getLogger("seam.errors")
@@ -98,18 +99,22 @@ def validation_problem(request: Request, exc: RequestValidationError) -> JSONRes
     return problem_response(422, detail, request=request, slug="invalid-input", errors=errs)
 
 
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    return problem_response(
+        exc.status,
+        exc.detail,
+        request=request,
+        slug=exc.type_slug,
+        title=exc.title,
+        errors=exc.errors,
+        **exc.extra,
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.detail,
-            request=request,
-            slug=exc.type_slug,
-            title=exc.title,
-            errors=exc.errors,
-            **exc.extra,
-        )
+        return domain_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -118,6 +123,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allow_header(request)}
         return problem_response(exc.status_code, str(exc.detail), request=request, headers=headers)
 
     @app.exception_handler(PoolTimeout)

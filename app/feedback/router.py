@@ -92,7 +92,8 @@ def _page(session: Session, limit: int, cursor: str | None, **filters: Any) -> d
     return {"items": [queries.to_out(r) for r in rows], "next_cursor": next_cursor}
 
 
-@router.get("/feedback/{feedback_id}", response_model=FeedbackOut)
+# `:int`, so that `/feedback/batch` is no feedback id: a GET there is a 405, not a 422 about the id.
+@router.get("/feedback/{feedback_id:int}", response_model=FeedbackOut)
 def get_feedback(
     feedback_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> dict[str, Any]:

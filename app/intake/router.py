@@ -161,7 +161,8 @@ def triage_bulk(
     return {"items": [queries.to_out(i) for i in placed]}
 
 
-@router.post("/triage/{feedback_id}", response_model=FeedbackOut, tags=["triage"])
+# `:int`, so that `/triage/bulk` never reaches this route whatever the order of declaration.
+@router.post("/triage/{feedback_id:int}", response_model=FeedbackOut, tags=["triage"])
 def triage_item(
     feedback_id: RowId,
     body: TriageDecision,
