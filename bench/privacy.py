@@ -49,7 +49,8 @@ def generate(engine: Engine, n: int) -> None:
                 received_at, extra, state, stage, issue_id, placement, staff)
             SELECT 'survey', g::text, 'bench feedback about invoice ' || g, (g % 11)::float8, 'nps',
                 CASE WHEN {target} THEN '{REF}' ELSE 'c' || (g % 50000) END, t, t,
-                jsonb_build_object('email', 'c' || (g % 50000) || '@example.org'),
+                jsonb_build_object('email', CASE WHEN {target} THEN '{REF}@example.net'
+                    ELSE 'c' || (g % 50000) || '@example.org' END),
                 CASE WHEN {target} THEN 'placed' ELSE 'triage' END, CASE WHEN {target} THEN 'pay' END,
                 CASE WHEN {target} THEN 1 END, '{{}}', false
             FROM (SELECT g, now() - (g::float8 / {n}) * interval '400 days' AS t
