@@ -98,4 +98,5 @@ def to_out(item: FeedbackItem) -> dict[str, Any]:
         "moment": item.moment,
         "issue_id": item.issue_id,
         "placement": item.placement,
+        "redacted": item.redacted,
     }

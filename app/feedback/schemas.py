@@ -74,6 +74,11 @@ class FeedbackOut(BaseModel):
     moment: str | None
     issue_id: int | None
     placement: dict[str, Any]
+    redacted: Literal["erased", "retention"] | None = Field(
+        default=None,
+        description="Why its text, metadata and contacts are gone: the customer's erasure, or its "
+        "source's retention (docs/privacy.md); scores and placement stay.",
+    )
 
 
 class DuplicateOut(BaseModel):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Texts shorter than this are too common to be anyone's ("Too slow"): matched only as whole values.
+# Texts shorter than this are too common to be anyone's ("Too slow"): never searched for elsewhere.
 MIN_TEXT_NEEDLE = 12
 
 
@@ -49,7 +49,7 @@ def sql_forms(needle: str) -> list[str]:
 def names(value: Any, needles: Needles, pattern: re.Pattern[str] | None = None) -> bool:
     """Whether a stored value (text, JSON or bytes) names the customer."""
     pattern = pattern or needles.pattern()
-    exact = {n.lower() for n in needles.all()}
+    exact = {n.lower() for n in needles.searchable()}
     return any(s.lower().strip() in exact or pattern.search(s) for s in _strings(value))
 
 
@@ -71,9 +71,10 @@ def scrub(value: Any, needles: Needles, pseudonym: str, pattern: re.Pattern[str]
     """The value with the reference replaced by the pseudonym and addresses and texts removed."""
     pattern = pattern or needles.pattern()
     ref = needles.ref.lower()
+    exact = {n.lower() for n in needles.searchable()}
 
     def one(s: str) -> str:
-        if s.strip().lower() in {n.lower() for n in needles.all()}:
+        if s.strip().lower() in exact:
             return pseudonym if s.strip().lower() == ref else ""
         return pattern.sub(lambda m: pseudonym if m.group(0).lower() == ref else "", s)
 

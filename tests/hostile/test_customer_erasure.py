@@ -24,7 +24,7 @@ from app.main import create_app
 from app.outbox.models import OutboxMessage
 from tests.integration.loop.conftest import Mailbox, Smtp, loop_settings
 from tests.support.api import apply_example_journey, auth, make_key
-from tests.support.customers import EMAIL, OTHER_EMAIL, OTHER_REF, PHRASE, REF, Seeded, seed
+from tests.support.customers import EMAIL, OTHER_EMAIL, OTHER_REF, PHRASE, REF, Seeded, deliver_survey, seed
 from tests.support.net import free_port
 from tests.support.outbox import drain
 
@@ -151,6 +151,20 @@ def test_nothing_names_an_erased_customer_and_issues_still_add_up(
     sent_before = len(smtp.mailbox.to(EMAIL))
     drain(engine)
     assert len(smtp.mailbox.to(EMAIL)) == sent_before == 1
+
+    # The vendor retrying the erased delivery gets "duplicate" and brings nothing of hers back.
+    deliver_survey(
+        client,
+        seeded.source_id,
+        external_id="resp-1",
+        text=f"retried: {PHRASE}",
+        ref=REF,
+        email=EMAIL,
+        msg_id="msg_mara_1",
+        expect=200,
+    )
+    drain(engine)
+    assert scan(engine, [REF, EMAIL, PHRASE]) == []
 
 
 def test_a_second_erasure_finds_nothing_and_changes_nothing(

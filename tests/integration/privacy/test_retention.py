@@ -89,6 +89,8 @@ def test_old_items_of_a_source_lose_their_words_and_new_ones_keep_them(
     assert new.text is not None and "cus-b" in new.text and new.redacted is None
     assert new.extra["customer_email"] == "cus-b@example.org"
     assert _issue_counts(engine) == counts
+    listed = journey_client.get("/api/v1/feedback", headers=auth(admin_key)).json()["items"]
+    assert {i["external_id"]: i["redacted"] for i in listed} == {"old": "retention", "new": None}
     with Session(engine) as session:
         bodies = {d.delivery_id: d.body for d in session.execute(select(InboundDelivery)).scalars()}
     assert bodies["msg-old"] == b"" and b"cus-b" in bodies["msg-new"]
