@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
+from app import cli_metrics
 from app.core.settings import Settings, UnsafeSettings, get_settings
 
 app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
@@ -44,6 +45,9 @@ def _engine():  # type: ignore[no-untyped-def]
     settings = get_settings()
     _refuse_unsafe(settings)
     return start_process(settings)
+
+
+app.add_typer(cli_metrics.commands(_engine), name="metrics")
 
 
 @db_app.command("upgrade")
