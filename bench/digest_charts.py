@@ -88,13 +88,11 @@ def main() -> None:
     alone = len(json.dumps(base))
     render_ms, draw_ms = 1000 * statistics.median(renders), 1000 * statistics.median(draws)
     print(f"load: {os.getloadavg()[0]:.1f} (1-minute average)")
-    print(
-        f"charts: {len(images)}; PNG bytes each: {sorted(len(i) for i in images)}; max {max(map(len, images))}"
-    )
+    sizes = sorted(len(i) for i in images)
+    print(f"charts: {len(images)}; PNG bytes each: {sizes}; max {sizes[-1]}")
     print(f"HTML: {len(rendered.html.encode())} bytes")
-    print(
-        f"render HTML+text: {render_ms:.1f} ms; draw all charts: {draw_ms:.1f} ms; ratio {draw_ms / render_ms:.1f}x"
-    )
+    print(f"render HTML+text: {render_ms:.1f} ms; draw all charts: {draw_ms:.1f} ms")
+    print(f"drawing / rendering: {draw_ms / render_ms:.1f}x")
     print(f"draw per chart: {draw_ms / len(images):.1f} ms")
     print(
         f"payload: without charts {alone} B, with chart data {with_data} B ({with_data / alone:.2f}x), "
