@@ -443,6 +443,7 @@ def digest_preview(
     """Render the weekly digest this person would get for the last full week to an HTML file."""
     from app.core.clock import utcnow
     from app.digests import build as digests
+    from app.digests.charts import for_browser
     from app.digests.render import render
     from app.journey import service as journeys
     from app.scheduler.registry import scheduler_config
@@ -460,7 +461,7 @@ def digest_preview(
         err.print(f"[red]nobody in the journey gets a{' ' + kind if kind else ''} digest at {to}[/red]")
         raise typer.Exit(1)
     rendered = render(found[0].digest)
-    out.write_text(rendered.html, encoding="utf-8")
+    out.write_text(for_browser(rendered), encoding="utf-8")
     err.print(f"{rendered.subject} -> {out}", markup=False, highlight=False)
 
 
