@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from sqlmodel import Session
 
 MAX_BYTES = 50 * 1024 * 1024
-err = Console(stderr=True)
+
+
+def say(line: str) -> None:
+    """One line to stderr as it is: never wrapped to the terminal's width, never read as markup, so a
+    script can split it on ':'."""
+    typer.echo(line, err=True)
 
 
 def _text(file: Path) -> str:
@@ -58,24 +62,22 @@ def commands(engine: Callable[[], Any]) -> typer.Typer:
         try:
             text = _text(file)
         except _Refused as exc:
-            err.print(f"{file}: refused: {exc}", markup=False, highlight=False)
+            say(f"{file}: refused: {exc}")
             raise typer.Exit(2) from None
         with Session(engine()) as session:
             journey = journeys.current_or_none(session)
             if journey is None:
-                err.print("no journey applied yet: seam journey apply FILE.yaml", markup=False)
+                say("no journey applied yet: seam journey apply FILE.yaml")
                 raise typer.Exit(1)
             try:
                 report = metrics.import_csv(session, journey, text, utcnow())
             except InvalidInput as exc:
                 for e in exc.errors or [{"field": "file", "message": str(exc)}]:
-                    err.print(f"{file}: refused: {e['field']}: {e['message']}", markup=False, highlight=False)
+                    say(f"{file}: refused: {e['field']}: {e['message']}")
                 raise typer.Exit(2) from None
             session.commit()
         for r in report.rejected:
-            err.print(
-                f"line {r['line']}: rejected: {r['field']}: {r['message']}", markup=False, highlight=False
-            )
+            say(f"line {r['line']}: rejected: {r['field']}: {r['message']}")
         typer.echo(
             f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
             f"rejected {len(report.rejected)}"
