@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
-from app import cli_customers
+from app import cli_customers, cli_metrics
 from app.core.settings import Settings, UnsafeSettings, get_settings
 
 app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
@@ -52,6 +52,9 @@ def _process():  # type: ignore[no-untyped-def]
 
 
 app.add_typer(cli_customers.make_app(_process), name="customers")
+
+
+app.add_typer(cli_metrics.commands(_engine), name="metrics")
 
 
 @db_app.command("upgrade")
@@ -447,6 +450,7 @@ def digest_preview(
     """Render the weekly digest this person would get for the last full week to an HTML file."""
     from app.core.clock import utcnow
     from app.digests import build as digests
+    from app.digests.charts import for_browser
     from app.digests.render import render
     from app.journey import service as journeys
     from app.scheduler.registry import scheduler_config
@@ -464,7 +468,7 @@ def digest_preview(
         err.print(f"[red]nobody in the journey gets a{' ' + kind if kind else ''} digest at {to}[/red]")
         raise typer.Exit(1)
     rendered = render(found[0].digest)
-    out.write_text(rendered.html, encoding="utf-8")
+    out.write_text(for_browser(rendered), encoding="utf-8")
     err.print(f"{rendered.subject} -> {out}", markup=False, highlight=False)
 
 

@@ -4,8 +4,12 @@ moments' scores and volumes for the leadership. The templates print every charte
 
 from __future__ import annotations
 
+import base64
+
 from app.digests.model import LeadershipDigest, OwnerDigest, TeamDigest, Trend
+from app.notify.chart_images import png
 from app.notify.charts import Chart, cid_name
+from app.notify.messages import Rendered
 from app.notify.templates import fmt_day
 
 
@@ -80,3 +84,13 @@ def charts(d: OwnerDigest | TeamDigest | LeadershipDigest) -> dict[str, Chart]:
     if isinstance(d, LeadershipDigest):
         return leadership_charts(d)
     return {}
+
+
+def for_browser(rendered: Rendered) -> str:
+    """The HTML with each `cid:` image drawn inline as a data URL: a browser previewing the digest has
+    no message to take the parts from."""
+    html = rendered.html
+    for c in rendered.charts:
+        data = base64.b64encode(png(c)).decode("ascii")
+        html = html.replace(f'src="cid:{c.cid}"', f'src="data:image/png;base64,{data}"')
+    return html

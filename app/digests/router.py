@@ -17,6 +17,7 @@ from app.core.deps import get_session
 from app.core.errors import NotFound
 from app.core.problems import PROBLEM_RESPONSES
 from app.digests import build as digests
+from app.digests.charts import for_browser
 from app.digests.render import render
 from app.journey import service as journeys
 from app.loop import queries as loop_queries
@@ -41,7 +42,7 @@ def digest_preview(
     found = [a for a in found if kind is None or a.digest.kind == kind]
     if not found:
         raise NotFound("Nobody in the journey gets a digest at this address.")
-    html = render(found[0].digest).html
+    html = for_browser(render(found[0].digest))
     return HTMLResponse(_with_bundles(html, session, found[0].person))
 
 

@@ -54,7 +54,10 @@ def _drop(s: personas.Series) -> DropLine:
     )
 
 
-def _persona(s: personas.Series) -> PersonaTrend:
+def _persona(s: personas.Series, end: datetime) -> PersonaTrend:
+    """The series up to the digest's week; a month begun after it (the digest is built on Monday, often
+    in the next month) holds a few scores that would dominate the chart."""
+
     def r(v: float | None) -> float | None:
         return None if v is None else round(v, 1)
 
@@ -64,6 +67,7 @@ def _persona(s: personas.Series) -> PersonaTrend:
         cells=[
             TrendCell(label=f"{p.start:%b %Y}", value=r(p.value), low=r(p.low), high=r(p.high), n=p.n)
             for p in s.points
+            if p.start < end.date()
         ][-26:],
     )
 
@@ -116,7 +120,7 @@ def build(
         series = _stage_personas(trends, stage.key)
         stages[stage.key] = OwnerInsights(
             drops=[_drop(s) for s in drops if s.stage == stage.key],
-            personas=[_persona(s) for s in series[:TOP_PERSONAS]],
+            personas=[_persona(s, end) for s in series[:TOP_PERSONAS]],
             personas_total=len(series),
             metrics=[
                 MetricLine(

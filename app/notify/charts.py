@@ -14,7 +14,8 @@ _CID = re.compile(r"[A-Za-z0-9._-]{1,100}@seam")
 
 
 class Chart(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities cannot be stored in a JSONB payload nor drawn.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     cid: str = Field(description="content id, e.g. 'trend.pay@seam'; the HTML shows it as cid:<cid>")
     kind: Literal["line", "bars"]

@@ -228,7 +228,11 @@ async def receive_with_token(source_id: RowId, token: Token, request: Request) -
 @router.head(
     "/{source_id:int}",
     response_class=Response,  # no body, so no content type is promised
-    responses={200: {"description": "The URL takes deliveries"}, 422: PROBLEM_RESPONSES[422]},
+    responses={
+        200: {"description": "The URL takes deliveries"},
+        404: PROBLEM_RESPONSES[404],  # a path that is not a number is not a source URL
+        422: PROBLEM_RESPONSES[422],
+    },
 )
 def probe(source_id: RowId) -> Response:
     """SurveyMonkey checks a new webhook URL with HEAD before it sends anything. Every id gets the same

@@ -39,6 +39,7 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["journey", "apply"],
         ["keys", "create"],
         ["import", "feedback"],
+        ["metrics", "import"],
         ["serve"],
         ["demo"],
         ["worker"],

@@ -115,3 +115,20 @@ def test_a_content_id_that_is_not_one_is_refused(cid: str) -> None:
 
     with pytest.raises(HeaderInjectionError):
         _build(render(owner_digest()), images=[InlineImage(cid=cid, content=b"\x89PNG")])
+
+
+def test_a_chart_holds_only_finite_numbers_of_matching_lengths() -> None:
+    from pydantic import ValidationError
+
+    from app.notify.charts import Chart
+
+    good = {"cid": "t.pay@seam", "kind": "line", "title": "t", "labels": ["a", "b"], "values": [1.0, None]}
+    assert Chart.model_validate(good).drawable
+    for bad in (
+        {"values": [float("nan"), 1.0]},
+        {"values": [1.0]},
+        {"lows": [1.0], "highs": [2.0, 3.0]},
+        {"cid": "t@evil.example"},
+    ):
+        with pytest.raises(ValidationError):
+            Chart.model_validate({**good, **bad})

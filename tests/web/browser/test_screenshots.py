@@ -1,5 +1,6 @@
-"""The demo, as a CX lead sees it: signed in through the link `seam demo` prints, four pages render, and
-an owner's weekly digest renders in Chromium under Gmail's clipping size."""
+"""The demo, as a CX lead sees it: signed in through the link `seam demo` prints, five pages render, and
+an owner's weekly digest, received over SMTP with its chart images, renders in Chromium under Gmail's
+clipping size."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def test_the_demo_board_issue_and_triage_pages_render(browser: Browser, tmp_path
         "issue.png",
         "triage.png",
         "insights.png",
+        "scorecard.png",
         "owner-digest.png",
     ]
     for shot in shots:
