@@ -57,7 +57,9 @@ _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 def contact_of(customer_ref: str, extra: dict[str, Any]) -> str | None:
     if extra.get("contact") is False or str(extra.get("contact", "")).lower() in ("false", "no", "never"):
         return None
-    for candidate in (extra.get("email"), customer_ref):
+    # Survey sources keep the address under `customer_email` (app.sources.convert); the REST API's
+    # senders under `email`.
+    for candidate in (extra.get("email"), extra.get("customer_email"), customer_ref):
         if isinstance(candidate, str) and _EMAIL.match(candidate.strip()) and len(candidate) <= 320:
             return candidate.strip()
     return None
