@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
+from app.core import metrics
 from app.core.problems import problem_response
 from app.inbox import acknowledge
 from integrations.base import WebhookSignatureError
@@ -27,6 +28,17 @@ from integrations.base import WebhookSignatureError
 log = logging.getLogger("seam.webhooks")
 
 Config = TypeVar("Config")
+
+RESULTS = ("accepted", "duplicate", "ignored", "refused", "limited")
+RECEIVERS = ("survey", "jira", "zendesk")
+# Counted at the answer: the delivery's row is committed before an `accepted` is sent.
+ACKS = metrics.counter(
+    "webhook_acks",
+    "Webhook deliveries answered, by receiver kind and answer: accepted, duplicate, ignored, refused "
+    "(bad signature, unknown receiver, unreadable payload) or limited (429)",
+    ("receiver", "result"),
+    known=[(r, a) for r in RECEIVERS for a in RESULTS],
+)
 
 
 class WebhookAck(BaseModel):
@@ -91,6 +103,7 @@ def store(
 async def handle(
     request: Request,
     *,
+    receiver: str,
     channel: str,
     load: Callable[[], Config | Refusal],
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
@@ -100,15 +113,29 @@ async def handle(
     already stored (nothing new is queued; vendors treat any 2xx as delivered), 202 ignored, 401 bad
     signature, else a Refusal.
 
-    ``load`` runs in a worker thread and returns what the signature is checked against. ``verify``
+    ``receiver`` names the kind of receiver in metrics (`survey`, `jira`...): never an id, which would
+    make a series per source. ``load`` runs in a worker thread and returns what the signature is
+    checked against. ``verify``
     raises WebhookSignatureError for a bad signature; it returns None for a genuine delivery about
     nothing we keep, which is acknowledged and not stored.
     """
+    result, response = await _answer(request, channel, load, verify, process_kind)
+    ACKS.labels(receiver, result).inc()
+    return response
+
+
+async def _answer(
+    request: Request,
+    channel: str,
+    load: Callable[[], Config | Refusal],
+    verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
+    process_kind: str,
+) -> tuple[str, Response]:
     limiter: MemoryLimiter = request.app.state.webhook_limiter
     address = request.client.host if request.client else "unknown"
     wait = limiter.hit(bucket_of(f"webhook:{channel}", address))
     if wait is not None:
-        return problem_response(
+        return "limited", problem_response(
             429,
             "Too many deliveries to this URL; retry later.",
             request=request,
@@ -117,18 +144,18 @@ async def handle(
     body = await request.body()
     config = await run_in_threadpool(load)
     if isinstance(config, Refusal):
-        return _refused(request, config)
+        return "refused", _refused(request, config)
     try:
         delivery = await verify(config, body, request.headers)
     except WebhookSignatureError as exc:
         log.info("%s: delivery refused (%s)", channel, exc.reason)
-        return signature_refused(request, exc)
+        return "refused", signature_refused(request, exc)
     if isinstance(delivery, Refusal):
-        return _refused(request, delivery)
+        return "refused", _refused(request, delivery)
     if delivery is None:
-        return JSONResponse({"status": "ignored"}, status_code=202)
+        return "ignored", JSONResponse({"status": "ignored"}, status_code=202)
     engine = request.app.state.engine
     new = await run_in_threadpool(store, engine, channel, delivery, body, request.headers, process_kind)
     if new:
-        return JSONResponse({"status": "accepted"}, status_code=202)
-    return JSONResponse({"status": "duplicate"}, status_code=200)
+        return "accepted", JSONResponse({"status": "accepted"}, status_code=202)
+    return "duplicate", JSONResponse({"status": "duplicate"}, status_code=200)

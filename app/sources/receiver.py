@@ -161,6 +161,7 @@ async def _receive(request: Request, source_id: int, token: str | None) -> Respo
 
     return await receiver.handle(
         request,
+        receiver="survey",
         channel=service.channel(source_id),
         load=partial(load, state.engine, state.settings, source_id, token),
         verify=verify,
