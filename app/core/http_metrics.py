@@ -8,6 +8,7 @@ scan of random paths adds no series either.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,16 @@ LATENCY = Histogram(
 # The methods a route can declare; anything else is one label, not one series per invented verb.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
+# Each label set's children, looked up once: `labels()` takes a lock and builds its key on every call.
+# Bounded by routes x methods x status classes.
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def _series(labels: tuple[str, str, str]) -> tuple[Any, Any]:
+    found = _children.get(labels)
+    if found is None:
+        found = _children.setdefault(labels, (REQUESTS.labels(*labels), LATENCY.labels(*labels)))
+    return found
 
 
 def route_of(scope: Scope) -> str:
@@ -64,5 +75,6 @@ class RequestMetricsMiddleware:
         finally:
             method = scope.get("method", "GET")
             labels = (method if method in METHODS else "OTHER", route_of(scope), f"{status // 100}xx")
-            REQUESTS.labels(*labels).inc()
-            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            count, latency = _series(labels)
+            count.inc()
+            latency.observe(time.perf_counter() - started)

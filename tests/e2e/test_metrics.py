@@ -174,7 +174,8 @@ def test_metrics_show_what_this_process_and_the_database_did(engine: Engine, bas
     assert value(m, "seam_webhook_acks_total", receiver="survey", result="duplicate") == 1
     assert value(m, "seam_webhook_acks_total", receiver="survey", result="refused") == 1
 
-    assert value(m, "seam_outbox_scrape_success") == 1
+    assert value(m, "seam_outbox_scrape_success", part="waiting") == 1
+    assert value(m, "seam_outbox_scrape_success", part="delivered") == 1
     assert value(m, "seam_outbox_messages", kind=EMAIL_KIND, state="pending") == 2
     assert value(m, "seam_outbox_messages", kind=EMAIL_KIND, state="dead") == 1
     assert value(m, "seam_outbox_messages", kind=PROCESS_KIND, state="pending") == 1  # the webhook's
