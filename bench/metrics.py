@@ -3,6 +3,7 @@ against the outbox's size.
 
 1. Requests: `GET /healthz` called straight through the ASGI app, N times, on an app with the request
    metrics middleware and on the same app without it (interleaved rounds, medians); ratio with/without.
+   Then the middleware alone, around an ASGI app that answers at once: its own cost per request.
 2. Scrape: `OutboxCollector.collect()` over an outbox of `--rows` messages (mostly delivered emails, as a
    long-running install accumulates them), against `SELECT count(*) FROM outbox_messages` on the same
    table in the same run; ratio scrape/count, on SQLite and PostgreSQL.
@@ -73,6 +74,27 @@ def requests(n: int, repeat: int) -> None:
     print(f"requests: {n} x GET /healthz, median of {repeat}")
     print(f"  without middleware {without / n * 1e6:8.1f} us/request")
     print(f"  with middleware    {with_m / n * 1e6:8.1f} us/request   ratio {with_m / without:.3f}")
+
+
+class _Route:
+    path = "/api/v1/issues/{issue_id}"
+
+
+async def _answer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    scope["route"] = _Route
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def middleware_alone(n: int, repeat: int) -> None:
+    apps = {"bare": _answer, "wrapped": RequestMetricsMiddleware(_answer, skip=("/metrics",))}
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(repeat):
+        for name, app in apps.items():
+            times[name].append(asyncio.run(_calls(app, n)))
+    bare, wrapped = (statistics.median(times[k]) / n * 1e6 for k in ("bare", "wrapped"))
+    print(f"middleware alone: {n} calls, median of {repeat}")
+    print(f"  bare ASGI app {bare:6.2f} us, wrapped {wrapped:6.2f} us: {wrapped - bare:.2f} us a request")
 
 
 def _fill(engine: Engine, rows: int) -> None:
@@ -146,6 +168,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     requests(args.requests, args.repeat)
+    middleware_alone(args.requests * 10, args.repeat)
     scrape(args.rows, args.repeat)
 
 
