@@ -7,8 +7,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.actor import Actor
-from app.feedback.schemas import FeedbackIn
 from app.core.metrics import REGISTRY
+from app.feedback.schemas import FeedbackIn
 from app.intake import ingest
 
 ITEMS, PLACEMENTS = ("seam_ingest_items_total", "result"), ("seam_ingest_placements_total", "outcome")
