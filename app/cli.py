@@ -319,7 +319,22 @@ def demo(
     typer.echo(f"Demo API key (admin):\n{token}")
     if serve_api:
         os.environ.setdefault("SEAM_DATABASE_URL", get_settings().database_url)
+        typer.echo(_demo_metrics(host, port))
         serve(host=host, port=port, workers=1)
+
+
+def _demo_metrics(host: str, port: int) -> str:
+    """How to read /metrics from the demo: its token, or one made for this run (and so set for the
+    server it starts)."""
+    import secrets
+
+    if get_settings().metrics_token is None:
+        os.environ["SEAM_METRICS_TOKEN"] = secrets.token_urlsafe(24)
+        get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.metrics_token is not None
+    bearer = settings.metrics_token.get_secret_value()
+    return f"Prometheus metrics:\ncurl -H 'Authorization: Bearer {bearer}' http://{host}:{port}/metrics"
 
 
 DEMO_KEY_FILE = Path(".seam") / "demo-key"

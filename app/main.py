@@ -7,16 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy import Engine, text
 
 from app import wiring
 from app.auth import deps as auth_deps
 from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
-from app.core import admission, logs, logsafety, problems
+from app.core import admission, logs, logsafety, metrics, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
+from app.core.db_metrics import PoolCollector, scrape_engine
+from app.core.http_metrics import RequestMetricsMiddleware
 from app.core.migrate import schema_state
 from app.core.settings import Settings, get_settings
 from app.core.strict_query import refuse_unknown_query
@@ -29,6 +31,7 @@ from app.issues.curation_router import router as curation_router
 from app.issues.router import router as issues_router
 from app.journey.router import router as journey_router
 from app.loop.router import router as loop_router
+from app.outbox.metrics import OutboxCollector
 from app.outbox.router import router as outbox_router
 from app.outbox.worker import InProcessWorker
 from app.privacy.router import router as privacy_router
@@ -41,6 +44,7 @@ from app.sync.webhooks import router as sync_webhooks_router
 from app.web import setup as web
 
 log = logging.getLogger("seam")
+METRICS_PATH = "/metrics"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -60,6 +64,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             if worker:
                 worker.close()
+            if getattr(app.state, "scrape_engine", None) is not None:
+                app.state.scrape_engine.dispose()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -84,10 +90,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
     )
     app.add_middleware(problems.UnhandledErrors)
+    # Outside the gate and the error handler, so the 503s and 500s they answer are counted.
+    app.add_middleware(RequestMetricsMiddleware, skip=(METRICS_PATH,))
     # Added last, so it is the outermost of ours: even an unhandled error's log line has the request id.
     app.add_middleware(logs.RequestIdMiddleware)
 
     _health(app)
+    _metrics(app, settings)
     _routers(app)
     web.install(app)
     return app
@@ -124,6 +133,32 @@ def _health(app: FastAPI) -> None:
             "migrations": migrations,
             "grouping": {"index": "vectors" if encoder["loaded"] else "tfidf", "encoder": encoder},
         }
+
+
+def _metrics(app: FastAPI, settings: Settings) -> None:
+    """GET /metrics for Prometheus, behind SEAM_METRICS_TOKEN; without a token there is no such route
+    (404), so the figures are never served by accident."""
+    if settings.metrics_token is None:
+        return
+    token = settings.metrics_token.get_secret_value()
+    app.state.scrape_engine = scrape_engine(app.state.engine)
+    exposition = metrics.Exposition(
+        [
+            PoolCollector(app.state.engine),
+            OutboxCollector(app.state.scrape_engine, wiring.HANDLERS, wiring.EMAIL_PURPOSES),
+        ]
+    )
+
+    @app.get(METRICS_PATH, include_in_schema=False)
+    def scrape(request: Request) -> Response:
+        if not metrics.token_matches(request.headers.get("authorization"), token):
+            return problems.problem_response(
+                401,
+                "GET /metrics needs `Authorization: Bearer` with SEAM_METRICS_TOKEN.",
+                request=request,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return Response(exposition.render(), media_type=metrics.CONTENT_TYPE)
 
 
 def _routers(app: FastAPI) -> None:

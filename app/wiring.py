@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import get_args
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import configure_mappers
@@ -22,6 +23,7 @@ from sqlalchemy.orm import configure_mappers
 from app import models
 from app.core.db import make_engine
 from app.core.settings import Settings
+from app.digests import build as digests_build
 from app.digests.jobs import digests_job
 from app.insights import checks as insight_checks
 from app.intake import idempotency
@@ -32,10 +34,12 @@ from app.loop import handlers as loop_handlers
 from app.loop import jobs as loop_jobs
 from app.loop import queries as loop_queries
 from app.loop import service as loop_service
+from app.loop.reminders import BundleKind
 from app.notify.delivery import send_email
 from app.notify.messages import EMAIL_KIND
 from app.outbox import service as outbox
 from app.outbox.handlers import Handlers
+from app.outbox.metrics import Purpose
 from app.privacy.retention import retention_job
 from app.routing import consolidation as routing_consolidation
 from app.routing import handlers as routing_handlers
@@ -84,6 +88,14 @@ RETRY_BUDGETS: dict[str, outbox.Budget] = {
 # What a dead (and a retried) message means elsewhere.
 DEAD_REACTIONS: dict[str, outbox.DeadReaction] = {CREATE_KIND: sync_handlers.ticket_failed}
 RETRY_REACTIONS: dict[str, outbox.RetryReaction] = {CREATE_KIND: sync_handlers.ticket_retried}
+
+# The worker runs in another process, so the emails it delivered are counted in the database
+# (`seam_emails_sent_total{purpose}`), told apart by the dedupe keys their producers give them.
+EMAIL_PURPOSES: dict[str, Purpose] = {
+    # Reminder bundles are keyed `{kind}:{person}:{day}` (app.loop.notify.bundle_key).
+    **{kind: Purpose(EMAIL_KIND, (f"{kind}:",)) for kind in get_args(BundleKind)},
+    "digests": Purpose(EMAIL_KIND, (digests_build.KEY_PREFIX,)),
+}
 
 JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(

@@ -19,8 +19,9 @@ from app.core.problems import RETRY_AFTER_S, problem_response
 
 log = logging.getLogger("seam.admission")
 
-# Paths that never touch the database: liveness must answer even when every slot is taken.
-UNGATED_PREFIXES = ("/healthz", "/static/", "/docs", "/redoc", "/favicon")
+# Paths that never touch the database: liveness must answer even when every slot is taken. /metrics
+# reads through an engine of its own (app.core.db_metrics), and is most wanted when every slot is taken.
+UNGATED_PREFIXES = ("/healthz", "/static/", "/docs", "/redoc", "/favicon", "/metrics")
 
 
 class AdmissionGate:

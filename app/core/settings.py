@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Published in this repository: anyone can decrypt what it encrypted and forge what it signed.
 DEVELOPMENT_SECRET = "dev-insecure-change-me"
+METRICS_TOKEN_MIN = 16
 
 
 class UnsafeSettings(ValueError):
@@ -18,7 +19,10 @@ class UnsafeSettings(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SEAM_", env_file=None, extra="ignore")
+    # A refused value is never echoed: it may be a secret, and startup errors reach the logs.
+    model_config = SettingsConfigDict(
+        env_prefix="SEAM_", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{Path.cwd() / 'seam.db'}",
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
         default=None,
         description="Run the outbox worker in the API process; default: on with SQLite, off with PostgreSQL.",
     )
+    # Unset by default, and then GET /metrics answers 404: the figures are never open by accident.
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a Prometheus scraper sends to GET /metrics; unset, /metrics is 404.",
+    )
     allow_private_network: bool = Field(
         default=False, description="Let integrations call private or loopback addresses (tests, on-premises)."
     )
@@ -95,6 +104,17 @@ class Settings(BaseSettings):
     scheduler_timezone: str = Field(default="UTC")
     digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     digest_hour: int = Field(default=8, ge=0, le=23)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _long_enough(cls, token: object) -> object:
+        value = token.get_secret_value() if isinstance(token, SecretStr) else token
+        if value is None or value == "":  # an empty variable means unset
+            return None
+        # A guessable token would open the figures (route names, queue sizes) to anyone who tries.
+        if isinstance(value, str) and len(value.strip()) < METRICS_TOKEN_MIN:
+            raise ValueError(f"must be at least {METRICS_TOKEN_MIN} characters")
+        return token
 
     @property
     def runs_inprocess_worker(self) -> bool:

@@ -169,6 +169,10 @@ def iso_week(d: date) -> str:
     return f"{y}-W{w:02d}"
 
 
+# Every digest's email row has a dedupe key starting so (the metrics count sent digests by it).
+KEY_PREFIX = "digest:"
+
+
 def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, public_url: str) -> int:
     """Render and queue every non-empty digest of the covered week; returns how many were new."""
     snap = snapshot(session, journey, now, zone, public_url)
@@ -176,7 +180,7 @@ def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo,
     for a in digests(snap):
         if is_empty(a.digest):
             continue
-        key = f"digest:{a.key}:{a.person}:{iso_week(snap.week_start)}"
+        key = f"{KEY_PREFIX}{a.key}:{a.person}:{iso_week(snap.week_start)}"
         queued += int(
             messages.queue(
                 session, key, to_email=a.email, to_name=a.digest.recipient.name, rendered=render(a.digest)

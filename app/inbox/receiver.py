@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
+from app.core import metrics
 from app.core.problems import problem_response
 from app.inbox import acknowledge
 from integrations.base import WebhookSignatureError
@@ -33,6 +34,17 @@ from integrations.base import WebhookSignatureError
 log = logging.getLogger("seam.webhooks")
 
 Config = TypeVar("Config")
+
+RESULTS = ("accepted", "duplicate", "ignored", "refused", "limited")
+RECEIVERS = ("survey", "jira", "zendesk")
+# Counted at the answer: the delivery's row is committed before an `accepted` is sent.
+ACKS = metrics.counter(
+    "webhook_acks",
+    "Webhook deliveries answered, by receiver kind and answer: accepted, duplicate, ignored, refused "
+    "(bad signature, unknown receiver, unreadable payload) or limited (429)",
+    ("receiver", "result"),
+    known=[(r, a) for r in RECEIVERS for a in RESULTS],
+)
 
 
 class WebhookAck(BaseModel):
@@ -107,6 +119,7 @@ def store(
 async def handle(
     request: Request,
     *,
+    receiver: str,
     channel: str,
     load: Callable[[], Config | Refusal],
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
@@ -118,18 +131,36 @@ async def handle(
     already stored (nothing new is queued; vendors treat any 2xx as delivered), 202 ignored, 401 bad
     signature, else a Refusal.
 
-    ``load`` runs in a worker thread and returns what the signature is checked against. ``verify``
-    raises WebhookSignatureError for a bad signature; it returns None for a genuine delivery about
-    nothing we keep, which is acknowledged and not stored.
+    ``receiver`` names the kind of receiver in metrics (`survey`, `jira`...): never an id, which would
+    make a series per source. ``load`` runs in a worker thread and returns what the signature is
+    checked against. ``verify`` raises WebhookSignatureError for a bad signature; it returns None for
+    a genuine delivery about nothing we keep, which is acknowledged and not stored.
 
     ``known`` returns the configuration held in memory, if any (no I/O); ``forget`` drops it when the
     store finds it changed.
     """
+    result, response = await _respond(request, channel, load, verify, process_kind, known, forget)
+    ACKS.labels(receiver, result).inc()
+    return response
+
+
+Answer = tuple[str, Response]
+
+
+async def _respond(
+    request: Request,
+    channel: str,
+    load: Callable[[], Config | Refusal],
+    verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
+    process_kind: str,
+    known: Callable[[], Known[Config] | None] | None,
+    forget: Callable[[], object] | None,
+) -> Answer:
     limiter: MemoryLimiter = request.app.state.webhook_limiter
     address = request.client.host if request.client else "unknown"
     wait = limiter.hit(bucket_of(f"webhook:{channel}", address))
     if wait is not None:
-        return problem_response(
+        return "limited", problem_response(
             429,
             "Too many deliveries to this URL; retry later.",
             request=request,
@@ -139,15 +170,15 @@ async def handle(
     held = known() if known is not None else None
     if held is not None:
         answer = await _answer(request, channel, held.config, body, verify, process_kind, held.still)
-        if isinstance(answer, Response):
+        if not isinstance(answer, str):
             return answer
         if answer == "stale" and forget is not None:
             forget()
     config = await run_in_threadpool(load)
     if isinstance(config, Refusal):
-        return _refused(request, config)
+        return "refused", _refused(request, config)
     answer = await _answer(request, channel, config, body, verify, process_kind, None)
-    assert isinstance(answer, Response)  # without a condition the store is never stale
+    assert not isinstance(answer, str)  # without a condition the store is never stale
     return answer
 
 
@@ -159,7 +190,7 @@ async def _answer(
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
     process_kind: str,
     still: ColumnElement[bool] | None,
-) -> Response | Literal["stale", "unverified"]:
+) -> Answer | Literal["stale", "unverified"]:
     """Verifies and stores. Under a held configuration (`still`), nothing is answered when the
     signature does not match it (`unverified`: a secret set since may have signed it) or the store
     found it changed (`stale`); the caller then loads the stored one."""
@@ -169,11 +200,11 @@ async def _answer(
         if still is not None:
             return "unverified"
         log.info("%s: delivery refused (%s)", channel, exc.reason)
-        return signature_refused(request, exc)
+        return "refused", signature_refused(request, exc)
     if isinstance(delivery, Refusal):
-        return _refused(request, delivery)
+        return "refused", _refused(request, delivery)
     if delivery is None:
-        return JSONResponse({"status": "ignored"}, status_code=202)
+        return "ignored", JSONResponse({"status": "ignored"}, status_code=202)
     engine = request.app.state.engine
     outcome = await run_in_threadpool(
         store, engine, channel, delivery, body, request.headers, process_kind, still
@@ -181,5 +212,5 @@ async def _answer(
     if outcome == "stale":
         return "stale"
     if outcome == "stored":
-        return JSONResponse({"status": "accepted"}, status_code=202)
-    return JSONResponse({"status": "duplicate"}, status_code=200)
+        return "accepted", JSONResponse({"status": "accepted"}, status_code=202)
+    return "duplicate", JSONResponse({"status": "duplicate"}, status_code=200)

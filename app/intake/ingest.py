@@ -26,6 +26,7 @@ from app.core.problems import validation_errors
 from app.feedback import queries, store
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn, IngestResult
+from app.intake import metrics as ingest_metrics
 from app.issues import evidence
 from app.issues import service as issues
 from app.journey.schemas import Journey
@@ -90,6 +91,8 @@ def validate_raw(raw: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, Feedbac
                 for e in validation_errors(exc.errors())
             ]
             bad.append(IngestResult(index=index, status="rejected", errors=errors))
+    # Counted at once: nothing of a rejected item is stored, so no rollback can take it back.
+    ingest_metrics.ITEMS.labels("rejected").inc(len(bad))
     return good, bad
 
 
@@ -136,7 +139,7 @@ def ingest(
     fresh = [r for r in rows if r.key not in existing]
     grouped = [r for r in fresh if r.apart is None]
     grouper = _group(session, journey, grouped) if journey is not None and grouped else None
-    _resolve_issues(session, journey, fresh, actor, now)
+    opened = _resolve_issues(session, journey, fresh, actor, now)
     inserted = store.insert_new(session, [r.values for r in fresh])
     lost = [r.key for r in fresh if r.key not in inserted]
     if lost:  # a concurrent request stored these first: report theirs
@@ -147,7 +150,10 @@ def ingest(
             made = {inserted[r.key]: r.vector for r in fresh if r.vector is not None and r.key in inserted}
             vectors.store(session, grouper.encoder.name, made)
     results = _count(session, journey, fresh, inserted, actor, now)
-    return _results(items, rows, results, existing, first_of)
+    answered = _results(items, rows, results, existing, first_of)
+    stored = [(r.apart, r.values["issue_id"]) for r in fresh if r.key in inserted]
+    ingest_metrics.count(session, answered, ingest_metrics.outcomes(stored, opened))
+    return answered
 
 
 def _dedupe_batch(
@@ -272,9 +278,10 @@ def opening(journey: Journey, d: placement.Decision, text: str | None = None) ->
 
 def _resolve_issues(
     session: Session, journey: Journey | None, fresh: list[_Row], actor: Actor, now: datetime
-) -> None:
+) -> set[int]:
     """Finds or opens each row's issue, in a fixed order so that concurrent batches queue rather than
-    deadlock, then holds the issues' rows while items join them, so a merge cannot slip in between."""
+    deadlock, then holds the issues' rows while items join them, so a merge cannot slip in between.
+    Returns the ids of the issues opened here."""
     first: dict[tuple[str, str], _Row] = {}
     for r in fresh:
         d = r.decision
@@ -290,15 +297,17 @@ def _resolve_issues(
         elif d is not None:
             first.setdefault((d.stage, d.fingerprint), r)
     ids: dict[tuple[str, str], int] = {}
+    opened: set[int] = set()
     for key, r in sorted(first.items()):
         assert journey is not None and r.decision is not None
         ids[key] = issues.resolve_issue(
-            session, journey, opening(journey, r.decision, r.values["text"]), actor, at=now
+            session, journey, opening(journey, r.decision, r.values["text"]), actor, at=now, opened=opened
         )
     issues.lock(session, ids.values())
     for r in fresh:
         if r.decision is not None and r.apart is None:
             r.values["issue_id"] = ids[(r.decision.stage, r.decision.fingerprint)]
+    return opened
 
 
 def _count(

@@ -88,9 +88,16 @@ def _title(journey: Journey, o: Opening) -> str:
 
 
 def resolve_issue(
-    session: Session, journey: Journey, o: Opening, actor: Actor, *, at: datetime | None = None
+    session: Session,
+    journey: Journey,
+    o: Opening,
+    actor: Actor,
+    *,
+    at: datetime | None = None,
+    opened: set[int] | None = None,
 ) -> int:
-    """The active issue for this stage and fingerprint, opened now (or `at`) if there is none.
+    """The active issue for this stage and fingerprint, opened now (or `at`) if there is none; the id
+    of one opened here is also added to `opened`.
 
     Concurrent first items race on the (stage, open_fingerprint) unique key, so exactly one issue opens.
     """
@@ -135,6 +142,8 @@ def resolve_issue(
         actor,
         after={"status": "emerging" if o.emerging else "open", "stage": o.stage, "moment": o.moment},
     )
+    if opened is not None:
+        opened.add(int(new_id))
     return int(new_id)
 
 

@@ -204,6 +204,7 @@ async def _receive(request: Request, source_id: int, token: str | None) -> Respo
     keep = held(state)
     return await receiver.handle(
         request,
+        receiver="survey",
         channel=service.channel(source_id),
         load=partial(load, state.engine, state.settings, source_id, token, keep),
         verify=verify,

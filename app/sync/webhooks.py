@@ -110,6 +110,7 @@ async def _verify(
 async def _receive(request: Request, vendor: str, integration_id: int) -> Response:
     return await receiver.handle(
         request,
+        receiver=vendor,
         channel=f"integration:{integration_id}",
         load=partial(_load, request, vendor, integration_id),
         verify=partial(_verify, vendor),
