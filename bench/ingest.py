@@ -17,6 +17,7 @@ The last line printed is JSON with every figure.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -45,16 +46,21 @@ from app.routing import vectors
 TOUCHPOINTS = ["checkout-survey", "first-box-nps", "delivery-csat", "invoice-email", "box-review", None]
 
 
+# Fresh texts are numbered by call, not by run: each database's runs must not meet the texts the
+# previous database's runs left in the encoder's cache.
+_WAVES = itertools.count()
+
+
 def make_items(n: int, run: int, fresh_texts: bool = False) -> list[dict[str, Any]]:
     rng = random.Random(run)
+    wave = f" of wave {next(_WAVES)}" if fresh_texts else ""
     now = datetime(2026, 11, 1, tzinfo=UTC)
     items = []
     for i in range(n):
         item: dict[str, Any] = {
             "source": "bench",
             "external_id": f"r{run}-{i}",
-            "text": f"Feedback number {i}{f' of wave {run}' if fresh_texts else ''}: the box arrived late and"
-            " the salmon was warm",
+            "text": f"Feedback number {i}{wave}: the box arrived late and the salmon was warm",
             "score": rng.randint(0, 10),
             "scale": "nps",
             "customer_ref": f"c{rng.randint(1, max(1, n // 4))}",

@@ -35,7 +35,11 @@ def frame_name(frame: str) -> str:
 
 
 def summarise(
-    lines: list[str], within: str | None = None, top: int = 5, without: str | None = None
+    lines: list[str],
+    within: str | None = None,
+    top: int = 5,
+    without: str | None = None,
+    cumulative_in: str | None = None,
 ) -> dict[str, object]:
     own: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
@@ -55,10 +59,12 @@ def summarise(
         for name in set(frames):
             cumulative[name] += n
 
-    def share(counter: Counter[str]) -> list[tuple[str, float]]:
-        return [(name, round(100 * n / max(total, 1), 1)) for name, n in counter.most_common(top)]
+    def share(counter: Counter[str], only: str | None = None) -> list[tuple[str, float]]:
+        # Frames in every stack (the thread's and the bench's outermost ones) say nothing.
+        ranked = [(k, n) for k, n in counter.most_common() if n < total and (only is None or only in k)]
+        return [(name, round(100 * n / max(total, 1), 1)) for name, n in ranked[:top]]
 
-    return {"samples": total, "self": share(own), "cumulative": share(cumulative)}
+    return {"samples": total, "self": share(own), "cumulative": share(cumulative, cumulative_in)}
 
 
 def main() -> None:
@@ -69,12 +75,15 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--within", default=None)
     parser.add_argument("--without", default=None)
+    parser.add_argument(
+        "--cumulative-in", default=None, help="cumulative rows only from this path, e.g. app/"
+    )
     parser.add_argument("--cumulative-top", type=int, default=None, help="more rows for cumulative")
     args = parser.parse_args()
     lines = args.profile.read_text().splitlines()
-    result = summarise(lines, args.within, args.top, args.without)
+    result = summarise(lines, args.within, args.top, args.without, args.cumulative_in)
     if args.cumulative_top:
-        more = summarise(lines, args.within, args.cumulative_top, args.without)
+        more = summarise(lines, args.within, args.cumulative_top, args.without, args.cumulative_in)
         result["cumulative"] = more["cumulative"]
     scope = (f" within {args.within}" if args.within else "") + (
         f" without {args.without}" if args.without else ""
