@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = (
-            InProcessWorker(app.state.engine, settings, wiring.HANDLERS)
+            InProcessWorker(app.state.engine, settings, wiring.HANDLERS, wiring.VENDOR_KEYS)
             if settings.runs_inprocess_worker
             else None
         )

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
         default=None,
         description="Run the outbox worker in the API process; default: on with SQLite, off with PostgreSQL.",
     )
+    worker_batch: int = Field(
+        default=16, ge=1, le=1000, description="Outbox messages a worker claims in one transaction."
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Outbox messages one worker delivers at the same time."
+    )
+    vendor_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Of those, at most this many to one vendor at once (one integration, one SMTP host).",
+    )
     allow_private_network: bool = Field(
         default=False, description="Let integrations call private or loopback addresses (tests, on-premises)."
     )

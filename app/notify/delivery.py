@@ -7,6 +7,7 @@ recognised."""
 from __future__ import annotations
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from app.core.settings import Settings
 from app.outbox.handlers import JobContext
@@ -43,3 +44,8 @@ async def send_email(ctx: JobContext, message: OutboxMessage) -> None:
         key=message.dedupe_key,
     )
     await EmailChannel(smtp_config(ctx.settings)).deliver(outbound, now=ctx.now)
+
+
+def smtp_vendor(_session: Session, _message: OutboxMessage, settings: Settings) -> str:
+    """Every email goes through the one relay: it is one vendor, whatever the recipient."""
+    return f"smtp:{settings.smtp_host}:{settings.smtp_port}"
