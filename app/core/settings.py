@@ -24,6 +24,16 @@ class Settings(BaseSettings):
         default=f"sqlite:///{Path.cwd() / 'seam.db'}",
         description="SQLAlchemy URL; SQLite file in the working directory by default.",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="PostgreSQL streaming replica for reads that tolerate lag (lists, board, insights).",
+    )
+    replica_sticky_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="After a write, that client reads from the primary for this long (a cookie).",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET),
         description="Derives the key that encrypts stored credentials and webhook secrets.",
@@ -111,7 +121,14 @@ class Settings(BaseSettings):
 
     def refuse_unsafe(self) -> None:
         """The development secret is for the laptop demo on SQLite only; anywhere else it would let anyone
-        read stored credentials and forge customers' one-click answers."""
+        read stored credentials and forge customers' one-click answers. A replica needs a PostgreSQL
+        primary to stream from."""
+        if self.database_replica_url and (self.is_sqlite or self.database_replica_url.startswith("sqlite")):
+            raise UnsafeSettings(
+                "SEAM_DATABASE_REPLICA_URL is a PostgreSQL streaming replica of SEAM_DATABASE_URL, "
+                "which must then be PostgreSQL too. Unset SEAM_DATABASE_REPLICA_URL, or point both at "
+                "PostgreSQL."
+            )
         newest = self.secret_key.get_secret_value().split(",")[0].strip()
         if not self.is_sqlite and newest in (DEVELOPMENT_SECRET, ""):
             raise UnsafeSettings(
