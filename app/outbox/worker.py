@@ -96,14 +96,15 @@ class Deliveries:
                 try:
                     wait = self._give_back_for(vendor, claimed_at)
                     if wait is not None:
-                        self._release(message, wait)
+                        await asyncio.to_thread(self._release, message, wait)
                         return
                     outcome = await self._attempt(message)
                     if outcome is not None and outcome.pause_s is not None:
                         self.limits.pause(vendor, outcome.pause_s)
                 finally:
                     self.running -= 1
-            self._record(message, outcome)
+            # In a thread: the commit's round trip overlaps the other deliveries instead of stalling them.
+            await asyncio.to_thread(self._record, message, outcome)
         except Exception:
             log.exception("outbox %s (%s): recording the outcome failed", message.id, message.kind)
 
@@ -212,7 +213,7 @@ async def run_forever(
         claimed = 0
         if deliveries.running < settings.worker_concurrency and deliveries.waiting < settings.worker_batch:
             try:
-                batch = deliveries.claim(settings.worker_batch)
+                batch = await asyncio.to_thread(deliveries.claim, settings.worker_batch)
             except Exception:
                 log.exception("outbox worker claim failed; retrying")
                 batch = []

@@ -144,8 +144,10 @@ def test_a_rate_limited_vendor_is_paused_while_others_flow(engine: Engine, vendo
 
     (refused,) = vendor.refused_at  # when the 429 went out; the vendor's other calls began before it
     slow_after = [a.at for a in vendor.arrivals if a.vendor == "slow" and a.at > refused]
-    fast_during = [a.at for a in vendor.arrivals if a.vendor == "fast" and refused < a.at < refused + 1.0]
     assert slow_after and min(slow_after) >= refused + 0.95, "the paused vendor was called within its pause"
+    # From the refusal to the paused vendor's next call (at least the 1 s asked; longer on a busy box).
+    pause = (refused, min(slow_after))
+    fast_during = [a for a in vendor.arrivals if a.vendor == "fast" and pause[0] < a.at < pause[1]]
     assert len(fast_during) >= 8, "the other vendor's messages did not flow during the pause"
     assert vendor.delivered() == {k: 1 for k in keys}
     with Session(engine) as session:
