@@ -266,13 +266,13 @@ def worker(
     import threading
 
     from app.outbox.worker import run_forever
-    from app.wiring import HANDLERS
+    from app.wiring import HANDLERS, VENDOR_KEYS
 
     settings = get_settings()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    asyncio.run(run_forever(_engine(), settings, stop, HANDLERS, poll_s=poll))
+    asyncio.run(run_forever(_engine(), settings, stop, HANDLERS, poll_s=poll, vendor_keys=VENDOR_KEYS))
 
 
 @app.command("demo")

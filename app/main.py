@@ -17,9 +17,11 @@ from app.auth.router import router as keys_router
 from app.core import admission, logs, logsafety, metrics, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
+from app.core.db import make_engine
 from app.core.db_metrics import PoolCollector, scrape_engine
 from app.core.http_metrics import RequestMetricsMiddleware
 from app.core.migrate import schema_state
+from app.core.replica import StickyWrites
 from app.core.settings import Settings, get_settings
 from app.core.strict_query import refuse_unknown_query
 from app.digests.router import router as digests_router
@@ -47,13 +49,17 @@ log = logging.getLogger("seam")
 METRICS_PATH = "/metrics"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, replica_engine: Engine | None = None
+) -> FastAPI:
+    """`replica_engine`: reads that tolerate lag go there (default: one made from
+    SEAM_DATABASE_REPLICA_URL, when set)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = (
-            InProcessWorker(app.state.engine, settings, wiring.HANDLERS)
+            InProcessWorker(app.state.engine, settings, wiring.HANDLERS, wiring.VENDOR_KEYS)
             if settings.runs_inprocess_worker
             else None
         )
@@ -83,12 +89,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.auth_failures = MemoryLimiter(settings.rate_auth_failures_per_minute)
     app.state.webhook_limiter = MemoryLimiter(settings.rate_webhooks_per_minute)
     app.state.engine = wiring.start_process(settings, engine)
+    if replica_engine is None and settings.database_replica_url:
+        replica_engine = make_engine(settings.database_replica_url, pool_size=settings.db_pool_size)
+    app.state.replica_engine = replica_engine
     problems.install(app)
     auth_deps.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s
     )
+    if replica_engine is not None:
+        app.add_middleware(StickyWrites, sticky_s=settings.replica_sticky_s)
     app.add_middleware(problems.UnhandledErrors)
     # Outside the gate and the error handler, so the 503s and 500s they answer are counted.
     app.add_middleware(RequestMetricsMiddleware, skip=(METRICS_PATH,))

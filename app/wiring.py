@@ -35,10 +35,11 @@ from app.loop import jobs as loop_jobs
 from app.loop import queries as loop_queries
 from app.loop import service as loop_service
 from app.loop.reminders import BundleKind
-from app.notify.delivery import send_email
+from app.notify.delivery import send_email, smtp_vendor
 from app.notify.messages import EMAIL_KIND
 from app.outbox import service as outbox
 from app.outbox.handlers import Handlers
+from app.outbox.limits import VendorKeys
 from app.outbox.metrics import Purpose
 from app.privacy.retention import retention_job
 from app.routing import consolidation as routing_consolidation
@@ -55,6 +56,7 @@ from app.sync import events as sync_events
 from app.sync import handlers as sync_handlers
 from app.sync import queries as sync_queries
 from app.sync import reconcile as sync_reconcile
+from app.sync import vendors as sync_vendors
 from app.sync.service import CREATE_KIND
 
 log = logging.getLogger("seam")
@@ -71,6 +73,18 @@ HANDLERS: Handlers = {
     sync_events.COMMENT_KIND: sync_handlers.comment_ticket,
     sync_handlers.PULL_KIND: sync_handlers.pull_ticket,
     sync_handlers.INBOUND_KIND: sync_handlers.process_delivery,
+}
+
+# Which vendor each kind calls, for the worker's per-vendor limits and pauses; other kinds (internal work)
+# are each their own.
+_BY_CONTRIBUTION = sync_vendors.integration_of_contribution
+VENDOR_KEYS: VendorKeys = {
+    EMAIL_KIND: smtp_vendor,
+    loop_customers.ZENDESK_KIND: loop_handlers.zendesk_vendor,
+    CREATE_KIND: _BY_CONTRIBUTION,
+    sync_events.TRANSITION_KIND: _BY_CONTRIBUTION,
+    sync_events.COMMENT_KIND: _BY_CONTRIBUTION,
+    sync_handlers.PULL_KIND: _BY_CONTRIBUTION,
 }
 
 # How long each kind of outbound work keeps retrying before it goes dead (README, "Retry budgets"):

@@ -8,9 +8,7 @@ from fastapi import Request
 from sqlmodel import Session
 
 from app.core.db import reader
-
-# Methods that never change state: their transactions only read (on SQLite: no write lock).
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from app.core.replica import READ_METHODS, wrote_recently
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -19,6 +17,22 @@ def get_session(request: Request) -> Iterator[Session]:
     engine = request.app.state.engine
     bind = reader(engine) if request.method in READ_METHODS else engine
     session = Session(bind, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """For reads that tolerate a replica's lag (lists, the board, insights): the replica when one is
+    configured, unless this client wrote within `SEAM_REPLICA_STICKY_S` (`app.core.replica`); otherwise
+    exactly `get_session`."""
+    replica = getattr(request.app.state, "replica_engine", None)
+    sticky_s = request.app.state.settings.replica_sticky_s
+    if replica is None or request.method not in READ_METHODS or wrote_recently(request.cookies, sticky_s):
+        yield from get_session(request)
+        return
+    session = Session(reader(replica), expire_on_commit=False)
     try:
         yield session
     finally:

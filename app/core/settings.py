@@ -28,6 +28,16 @@ class Settings(BaseSettings):
         default=f"sqlite:///{Path.cwd() / 'seam.db'}",
         description="SQLAlchemy URL; SQLite file in the working directory by default.",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="PostgreSQL streaming replica for reads that tolerate lag (lists, board, insights).",
+    )
+    replica_sticky_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="After a write, that client reads from the primary for this long (a cookie).",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET),
         description="Derives the key that encrypts stored credentials and webhook secrets.",
@@ -76,6 +86,18 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token a Prometheus scraper sends to GET /metrics; unset, /metrics is 404.",
+    )
+    worker_batch: int = Field(
+        default=16, ge=1, le=1000, description="Outbox messages a worker claims in one transaction."
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Outbox messages one worker delivers at the same time."
+    )
+    vendor_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Of those, at most this many to one vendor at once (one integration, one SMTP host).",
     )
     allow_private_network: bool = Field(
         default=False, description="Let integrations call private or loopback addresses (tests, on-premises)."
@@ -126,7 +148,14 @@ class Settings(BaseSettings):
 
     def refuse_unsafe(self) -> None:
         """The development secret is for the laptop demo on SQLite only; anywhere else it would let anyone
-        read stored credentials and forge customers' one-click answers."""
+        read stored credentials and forge customers' one-click answers. A replica needs a PostgreSQL
+        primary to stream from."""
+        if self.database_replica_url and (self.is_sqlite or self.database_replica_url.startswith("sqlite")):
+            raise UnsafeSettings(
+                "SEAM_DATABASE_REPLICA_URL is a PostgreSQL streaming replica of SEAM_DATABASE_URL, "
+                "which must then be PostgreSQL too. Unset SEAM_DATABASE_REPLICA_URL, or point both at "
+                "PostgreSQL."
+            )
         newest = self.secret_key.get_secret_value().split(",")[0].strip()
         if not self.is_sqlite and newest in (DEVELOPMENT_SECRET, ""):
             raise UnsafeSettings(

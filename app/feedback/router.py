@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.core import csv_export, pagination
-from app.core.deps import get_session
+from app.core.deps import get_session, read_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import IsoDatetime
@@ -37,7 +37,7 @@ def list_feedback(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> dict[str, Any]:
     return _page(
         session,

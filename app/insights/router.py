@@ -14,7 +14,7 @@ from app.auth.deps import require
 from app.auth.service import Principal
 from app.core import csv_export
 from app.core.clock import utcnow
-from app.core.deps import get_session
+from app.core.deps import get_session, read_session
 from app.core.errors import InvalidInput, field_error
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
@@ -72,7 +72,7 @@ def persona_trends(
     until: Instant | None = None,
     bucket: BucketQ = "month",
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Any:
     """Per persona, stage and moment: the figure of each scale per bucket by `occurred_at`, with sample
     sizes and 95 % intervals, and whether the last complete bucket dropped significantly (customers only)."""
@@ -142,7 +142,7 @@ def stage_metrics_csv(
 
 @router.get("/insights/root-causes", response_model=RootCausesOut)
 def root_cause_rollup(
-    _: Principal = Depends(require("read")), session: Session = Depends(get_session)
+    _: Principal = Depends(require("read")), session: Session = Depends(read_session)
 ) -> Any:
     """Which root causes hurt which stages, and how many distinct customers, most customers first."""
     return {"causes": [views.cause(c) for c in root_causes.rollup(session, journeys.current(session))]}
@@ -165,7 +165,7 @@ def set_root_cause(
 
 @router.get("/issues/{issue_id}/fixes", response_model=FixesOut)
 def fixes_of(
-    issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
+    issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(read_session)
 ) -> Any:
     """The issue's root cause, quick fix (mitigation) and long-term fix with its own verification."""
     issues.get(session, issue_id)
@@ -247,7 +247,7 @@ def stage_metrics(
     until: Instant | None = None,
     bucket: BucketQ = "month",
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Any:
     """The stage's shared metrics beside its customer score over the same buckets, with a correlation
     and the caution that goes with it."""
@@ -262,7 +262,7 @@ def credit(
     since: Instant | None = None,
     until: Instant | None = None,
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Any:
     """Fixes confirmed in the period with their owners, teams and evidence; and each stage's record."""
     start, end = _window(since, until)
@@ -280,7 +280,7 @@ def credit(
 def check_tasks(
     state: Literal["open", "overdue", "done"] | None = None,
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Any:
     """Experience check tasks (latest 500), who runs them, and which are overdue."""
     views_ = checks.tasks(session, journeys.current(session), utcnow(), state)

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.core import csv_export, pagination
-from app.core.deps import get_session
+from app.core.deps import get_session, read_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.issues import queries
@@ -31,7 +31,7 @@ def list_issues(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> dict[str, Any]:
     after = pagination.decode_key(cursor, sort, queries.SORTS[sort][2])
     rows = queries.list_issues(

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from app.connections.models import Integration
 from app.connections.trackers import tracker_for
+from app.core.settings import Settings
 from app.outbox.handlers import JobContext
 from app.outbox.models import OutboxMessage
 from integrations.base import PermanentError, TicketRef
@@ -23,3 +24,8 @@ async def zendesk_comment(ctx: JobContext, message: OutboxMessage) -> None:
         await tracker.comment(
             TicketRef(vendor="zendesk", id=ticket, key=ticket, url=""), p["body"], public=True
         )
+
+
+def zendesk_vendor(_session: Session, message: OutboxMessage, _settings: Settings) -> str:
+    """Customer notices share their Zendesk account's limits with its tickets' sync messages."""
+    return f"integration:{message.payload.get('integration_id')}"

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from app.core.settings import Settings
 from app.notify.chart_images import png
@@ -63,3 +64,8 @@ async def send_email(ctx: JobContext, message: OutboxMessage) -> None:
         images=images,
     )
     await EmailChannel(smtp_config(ctx.settings)).deliver(outbound, now=ctx.now)
+
+
+def smtp_vendor(_session: Session, _message: OutboxMessage, settings: Settings) -> str:
+    """Every email goes through the one relay: it is one vendor, whatever the recipient."""
+    return f"smtp:{settings.smtp_host}:{settings.smtp_port}"

@@ -152,6 +152,20 @@ def complete(session: Session, message_id: int, worker: str, *, now: datetime) -
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def release(session: Session, message_id: int, worker: str, *, now: datetime, until: datetime) -> bool:
+    """Gives a claimed message back untried, due at `until` (its vendor asked us to wait): the claim
+    does not count as an attempt."""
+    c = OUTBOX.c
+    result = session.execute(
+        update(OUTBOX)
+        .where(_mine(message_id, worker))
+        .values(
+            state="pending", attempts=c.attempts - 1, available_at=until, lease_until=None, updated_at=now
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def fail(
     session: Session,
     message: OutboxMessage,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.core.clock import utcnow
-from app.core.deps import get_session
+from app.core.deps import read_session
 from app.insights.flags import stage_flags
 from app.journey import service as journeys
 from app.people.roles import Viewer
@@ -34,7 +34,7 @@ def journey_board(
     source: Literal["customers", "staff"] | None = None,
     page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
     who: Viewer = Depends(signed_in),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Response:
     journey = journeys.current_or_none(session)
     if journey is None:

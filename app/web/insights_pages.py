@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.core.actor import Actor
 from app.core.clock import utcnow
-from app.core.deps import get_session
+from app.core.deps import get_session, read_session
 from app.core.errors import DomainError
 from app.core.pagination import RowId
 from app.insights import checks, credits, metrics, personas, root_causes
@@ -41,7 +41,7 @@ def insights_board(
     stage: StageKey = None,
     bucket: Literal["week", "month"] = "month",
     who: Viewer = Depends(signed_in),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Response:
     journey = journeys.current_or_none(session)
     if journey is None:
@@ -93,7 +93,7 @@ def check_page(
     request: Request,
     task_id: RowId,
     who: Viewer = Depends(signed_in),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> Response:
     journey = journeys.current(session)
     task = _task_for(session, who, task_id)
