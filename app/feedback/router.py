@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from sqlmodel import Session
@@ -33,15 +33,21 @@ def list_feedback(
     state: Annotated[str | None, Query(pattern="^(placed|triage)$")] = None,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
+    sort: Annotated[
+        Literal["newest", "occurred"],
+        Query(description="newest: as stored; occurred: by when the customer said it (both newest first)"),
+    ] = "newest",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
+    """Keyset pages with no total: an exact count over millions of items would cost more than the page."""
     return _page(
         session,
         limit,
         cursor,
+        sort=sort,
         stage=stage,
         issue_id=issue_id,
         source=source,
@@ -51,11 +57,14 @@ def list_feedback(
     )
 
 
-def _page(session: Session, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
-    rows = queries.list_items(session, after_id=pagination.decode(cursor), limit=limit + 1, **filters)
+def _page(
+    session: Session, limit: int, cursor: str | None, sort: str = "newest", **filters: Any
+) -> dict[str, Any]:
+    after = queries.decode_cursor(cursor, sort)
+    rows = queries.list_items(session, sort=sort, after=after, limit=limit + 1, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = pagination.encode(rows[-1].id) if more and rows and rows[-1].id else None
+    next_cursor = queries.cursor_after(rows[-1], sort) if more and rows else None
     return {"items": [queries.to_out(r) for r in rows], "next_cursor": next_cursor}
 
 
