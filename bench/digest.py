@@ -35,6 +35,7 @@ from app.journey import service as journeys
 
 ADMIN = os.environ.get("SEAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning: the digest run covers 16-22 Nov
+PUBLIC_URL = "https://seam.example"
 
 
 @contextmanager
@@ -174,7 +175,7 @@ def digest_run(engine: Engine) -> dict[str, float | int]:
     with Session(engine) as session:
         j = journeys.current(session)
         start = time.perf_counter()
-        snap = build.snapshot(session, j, NOW, zone)
+        snap = build.snapshot(session, j, NOW, zone, PUBLIC_URL)
         t["read"] = time.perf_counter() - start
         start = time.perf_counter()
         all_digests = list(build.digests(snap))

@@ -34,20 +34,26 @@ def list_feedback(
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     sort: Annotated[
-        Literal["newest", "occurred"],
-        Query(description="newest: as stored; occurred: by when the customer said it (both newest first)"),
-    ] = "newest",
+        Literal["newest", "occurred"] | None,
+        Query(
+            description="newest: as stored; occurred: by when the customer said it (both newest first). "
+            "Default: occurred with since or until (a window walks the occurred index), else newest."
+        ),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: Principal = Depends(require("read")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Keyset pages with no total: an exact count over millions of items would cost more than the page."""
+    # A window over `occurred_at` read in id order would walk the id index until it reached the window:
+    # millions of rows for a week last June.
+    chosen = sort or ("occurred" if since is not None or until is not None else "newest")
     return _page(
         session,
         limit,
         cursor,
-        sort=sort,
+        sort=chosen,
         stage=stage,
         issue_id=issue_id,
         source=source,

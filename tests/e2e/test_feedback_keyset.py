@@ -98,3 +98,17 @@ def test_a_cursor_works_only_in_its_own_sort(journey_client: TestClient, admin_k
         assert [e["field"] for e in resp.json()["errors"]] == ["query.cursor"]
     resp = journey_client.get("/api/v1/feedback", params={"sort": "score"}, headers=h)
     assert resp.status_code == 422 and "sort" in resp.json()["errors"][0]["field"]
+
+
+def test_a_window_pages_by_when_customers_spoke_unless_asked_otherwise(
+    journey_client: TestClient, admin_key: str
+) -> None:
+    _store(journey_client, admin_key, [_item(n, day) for n, day in enumerate(OCCURRED)])
+    h = auth(admin_key)
+    window = {"since": "2026-11-02T00:00:00Z", "until": "2026-11-06T00:00:00Z"}
+    got = journey_client.get("/api/v1/feedback", params=window, headers=h).json()["items"]
+    order = [(i["occurred_at"], i["id"]) for i in got]
+    assert len(got) == 5 and order == sorted(order, reverse=True)
+    as_stored = journey_client.get("/api/v1/feedback", params={**window, "sort": "newest"}, headers=h).json()
+    ids = [i["id"] for i in as_stored["items"]]
+    assert sorted(ids, reverse=True) == ids and set(ids) == {i["id"] for i in got}
