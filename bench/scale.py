@@ -141,7 +141,8 @@ def _drop_item_indexes(conn: object) -> list[str]:
 
 def shapes(shape: dict[str, list[str]], client: httpx.Client, key: str) -> dict[str, list[str]]:
     stages, teams = shape["stages"], shape["teams"]
-    deep = {p: _cursor_after_pages(client, key, p, 9) for p in ("/api/v1/issues", "/api/v1/feedback")}
+    paths = ("/api/v1/issues", "/api/v1/feedback", "/api/v1/feedback?sort=occurred")
+    deep = {p: _cursor_after_pages(client, key, p, 9) for p in paths}
     big = client.get("/api/v1/issues", headers=_h(key)).json()["items"][0]["id"]
     return {
         "issues, default (impact)": ["/api/v1/issues"],
@@ -160,7 +161,14 @@ def shapes(shape: dict[str, list[str]], client: httpx.Client, key: str) -> dict[
         "feedback, state=triage": ["/api/v1/feedback?state=triage"],
         "feedback, stage=S&source=S": [f"/api/v1/feedback?stage={s}&source=zendesk" for s in stages],
         "feedback, one week (since/until)": [f"/api/v1/feedback?since={WEEK[0]}&until={WEEK[1]}"],
+        "feedback, sort=occurred": ["/api/v1/feedback?sort=occurred"],
+        "feedback, stage=S&sort=occurred": [f"/api/v1/feedback?stage={s}&sort=occurred" for s in stages],
+        "feedback, source=S&sort=occurred": [f"/api/v1/feedback?source={s}&sort=occurred" for s in SOURCES],
+        "feedback, state=triage&sort=occurred": ["/api/v1/feedback?state=triage&sort=occurred"],
         "feedback, 10th page (cursor)": [f"/api/v1/feedback?cursor={deep['/api/v1/feedback']}"],
+        "feedback, sort=occurred, 10th page": [
+            f"/api/v1/feedback?sort=occurred&cursor={deep['/api/v1/feedback?sort=occurred']}"
+        ],
         "board": ["/"],
         "board, team=T": [f"/?team={t}" for t in teams],
         "board, one stage, page 20": [f"/?stage={s}&page=20" for s in stages],
@@ -176,7 +184,8 @@ def _h(key: str) -> dict[str, str]:
 def _cursor_after_pages(client: httpx.Client, key: str, path: str, pages: int) -> str:
     cursor = ""
     for _ in range(pages):
-        resp = client.get(path + (f"?cursor={cursor}" if cursor else ""), headers=_h(key))
+        sep = "&" if "?" in path else "?"
+        resp = client.get(path + (f"{sep}cursor={cursor}" if cursor else ""), headers=_h(key))
         assert resp.status_code == 200, resp.text
         cursor = resp.json()["next_cursor"]
     return cursor

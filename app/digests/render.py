@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.digests import cells
 from app.digests.model import (
     IssueLine,
     LeadershipDigest,
@@ -26,7 +27,7 @@ from app.notify import templates
 from app.notify.messages import Rendered, one_line
 from app.notify.templates import fmt_day, fmt_num
 
-PRIORITY_COLORS = {"p1": "#b42318", "p2": "#c4570d", "p3": "#3e7cb1", "p4": "#697586"}
+PRIORITY_COLORS = cells.PRIORITY_COLORS
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("under a week", 0, 7),
     ("1-4 weeks", 7, 28),
@@ -100,6 +101,11 @@ HELPERS = {
     "text_bar": text_bar,
     "text_spark": text_spark,
     "priority_colors": PRIORITY_COLORS,
+    "cell": cells.cell,
+    "priority_badge": cells.priority_badge,
+    "issue_link": cells.issue_link,
+    "hbar": cells.hbar,
+    "spark": cells.spark,
 }
 
 
