@@ -30,7 +30,7 @@ from sqlmodel import Session
 from app.core.db import make_engine
 from app.core.migrate import upgrade
 from app.digests import build
-from app.digests.render import is_empty, render
+from app.digests.render import Renderer, is_empty
 from app.journey import service as journeys
 
 ADMIN = os.environ.get("SEAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -181,7 +181,8 @@ def digest_run(engine: Engine) -> dict[str, float | int]:
         all_digests = list(build.digests(snap))
         t["assemble"] = time.perf_counter() - start
         start = time.perf_counter()
-        sent = [render(a.digest) for a in all_digests if not is_empty(a.digest)]
+        renderer = Renderer()  # as the digest job renders them
+        sent = [renderer.render(a.digest) for a in all_digests if not is_empty(a.digest)]
         t["render"] = time.perf_counter() - start
     t["digests"] = len(all_digests)
     t["sent"] = len(sent)

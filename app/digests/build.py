@@ -26,7 +26,7 @@ from app.digests.model import (
     TeamDigest,
     Trend,
 )
-from app.digests.render import AnyDigest, is_empty, render
+from app.digests.render import AnyDigest, Renderer, is_empty
 from app.digests.week import OPEN, Snapshot, snapshot
 from app.journey.schemas import Journey, Stage
 from app.notify import messages
@@ -172,6 +172,7 @@ def iso_week(d: date) -> str:
 def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, public_url: str) -> int:
     """Render and queue every non-empty digest of the covered week; returns how many were new."""
     snap = snapshot(session, journey, now, zone, public_url)
+    renderer = Renderer()
     queued = 0
     for a in digests(snap):
         if is_empty(a.digest):
@@ -179,7 +180,11 @@ def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo,
         key = f"digest:{a.key}:{a.person}:{iso_week(snap.week_start)}"
         queued += int(
             messages.queue(
-                session, key, to_email=a.email, to_name=a.digest.recipient.name, rendered=render(a.digest)
+                session,
+                key,
+                to_email=a.email,
+                to_name=a.digest.recipient.name,
+                rendered=renderer.render(a.digest),
             )
         )
     return queued

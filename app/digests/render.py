@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import escape
+
 from app.digests import cells
 from app.digests.model import (
     IssueLine,
@@ -158,3 +160,36 @@ def _tidy_text(text: str) -> str:
             continue
         out.append(line)
     return "\n".join(out).strip() + "\n"
+
+
+# Stands in for the recipient's name while a scorecard shared by several leaders is rendered once; the
+# invisible separators keep it apart from any text a digest could hold, and escaping leaves it unchanged.
+_NAME = "\u2063seam-recipient\u2063"
+
+
+class Renderer:
+    """Renders one run's digests. Leadership scorecards built from the same snapshot differ only in
+    whom they greet (2 MB each for 500 stages), so each distinct one is rendered once and the name put in
+    afterwards: escaped in the HTML, as written in the text."""
+
+    def __init__(self) -> None:
+        # Keyed by the identity of the shared parts; the parts are held so no id is reused meanwhile.
+        self._scorecards: dict[tuple[Any, ...], tuple[tuple[Any, ...], Rendered]] = {}
+
+    def render(self, digest: AnyDigest) -> Rendered:
+        if not isinstance(digest, LeadershipDigest) or _NAME in digest.recipient.name:
+            return render(digest)
+        parts = (digest.stages, digest.moments, digest.insights)
+        key = (*map(id, parts), digest.journey_name, digest.week_start, digest.seam_url)
+        if key not in self._scorecards:
+            blank = digest.model_copy(
+                update={"recipient": digest.recipient.model_copy(update={"name": _NAME})}
+            )
+            self._scorecards[key] = (parts, render(blank))
+        shared = self._scorecards[key][1]
+        name = digest.recipient.name
+        return Rendered(
+            subject=shared.subject,
+            html=shared.html.replace(_NAME, str(escape(name))),
+            text=shared.text.replace(_NAME, name),
+        )
