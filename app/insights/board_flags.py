@@ -11,7 +11,7 @@ items. Each group is expanded back into its scores and judged by the same `stats
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -72,18 +72,37 @@ def _month_scores(session: Session, start: date) -> dict[GroupKey, list[float]]:
     return out
 
 
-def compute(session: Session, journey: Journey, now: datetime) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StageDrop:
+    """A significant stage-level drop between the two compared months."""
+
+    stage: str
+    stage_name: str
+    persona: str | None
+    persona_name: str
+    label: str
+    before: float
+    after: float
+    n_before: int
+    n_after: int
+    before_start: str
+    after_start: str
+    p_value: float | None
+    test: str
+
+
+def stage_drops(session: Session, journey: Journey, now: datetime) -> list[StageDrop]:
     """Every significant stage-level drop, in the insights page's order (stage, persona, scale)."""
     months = compared_months(now)
     if months is None:
         return []
     before_scores, after_scores = (_month_scores(session, m) for m in months)
     personas = {p.key: p.name for p in journey.personas}
-    stage_keys = {s.key for s in journey.stages}
+    stage_names = {s.key: s.name for s in journey.stages}
     drops = []
     for key in sorted(before_scores.keys() & after_scores.keys(), key=_order):
         persona, stage, scale = key
-        if stage not in stage_keys:
+        if stage not in stage_names:
             continue
         figure = stats.FIGURE_OF_SCALE[scale]
         before = stats.estimate(figure, before_scores[key])
@@ -94,19 +113,27 @@ def compute(session: Session, journey: Journey, now: datetime) -> list[dict[str,
         if not d.significant:
             continue
         drops.append(
-            {
-                "stage": stage,
-                "persona": persona,
-                "persona_name": personas.get(persona, persona) if persona else "no persona",
-                "label": stats.FIGURE_LABELS[figure],
-                "before": before.value,
-                "after": after.value,
-                "before_start": months[0].isoformat(),
-                "after_start": months[1].isoformat(),
-                "p_value": d.p_value,
-            }
+            StageDrop(
+                stage=stage,
+                stage_name=stage_names[stage],
+                persona=persona,
+                persona_name=personas.get(persona, persona) if persona else "no persona",
+                label=stats.FIGURE_LABELS[figure],
+                before=before.value,
+                after=after.value,
+                n_before=before.n,
+                n_after=after.n,
+                before_start=months[0].isoformat(),
+                after_start=months[1].isoformat(),
+                p_value=d.p_value,
+                test=d.test,
+            )
         )
     return drops
+
+
+def compute(session: Session, journey: Journey, now: datetime) -> list[dict[str, Any]]:
+    return [asdict(d) for d in stage_drops(session, journey, now)]
 
 
 def _order(key: GroupKey) -> tuple[str, str, str]:
