@@ -290,6 +290,7 @@ def demo(
     from app.demo import insights as demo_insights
     from app.demo.assess import assess_all
     from app.demo.data import demo_items
+    from app.insights import board_flags
     from app.intake import ingest as feedback
     from app.journey import service as journeys
     from app.routing import consolidation
@@ -309,6 +310,8 @@ def demo(
         consolidation.run_pass(session, journeys.current(session))
         assess_all(session, journeys.current(session), utcnow())
         demo_insights.load(session, journeys.current(session), utcnow(), get_settings())
+        # What the scheduler does every quarter hour: the board's persona drops.
+        board_flags.store(session, journeys.current(session), utcnow())
         token = _demo_key(session)
         sign_in = _demo_sign_in(session, host, port)
         session.commit()

@@ -6,7 +6,7 @@ from app.auth.models import ApiKey
 from app.connections.models import Integration
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
-from app.insights.models import CheckTask, IssueFix, IssueRootCause, MetricPoint
+from app.insights.models import CheckTask, IssueFix, IssueRootCause, MetricPoint, PersonaDropSnapshot
 from app.intake.models import IdempotencyRecord
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.journey.models import JourneyVersion
@@ -51,6 +51,7 @@ __all__ = [
     "MergeProposal",
     "MetricPoint",
     "OutboxMessage",
+    "PersonaDropSnapshot",
     "ReminderSent",
     "RoutingConfirmation",
     "RoutingModel",

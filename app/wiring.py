@@ -25,6 +25,7 @@ from app.core.db import make_engine
 from app.core.settings import Settings
 from app.digests import build as digests_build
 from app.digests.jobs import digests_job
+from app.insights import board_flags as insight_board_flags
 from app.insights import checks as insight_checks
 from app.intake import idempotency
 from app.issues import owners, reactions
@@ -128,6 +129,10 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("scheduler.prune_ticks", Daily(3, 17), prune),
     # Experience checks: assign each due check, remind once, once a day.
     ScheduledJob("insights.checks", Daily(7, 5), insight_checks.checks_job),
+    # The board's persona drops, so the board reads one small row instead of months of scores.
+    ScheduledJob(
+        "insights.board_flags", lambda cfg: Every(cfg.board_flags_every), insight_board_flags.board_flags_job
+    ),
     ScheduledJob("intake.idempotency_expiry", Daily(3, 47), idempotency.purge_job),
     # Items past their source's retention (or SEAM_RETENTION_DAYS) lose text, metadata and contacts.
     ScheduledJob("privacy.retention", Daily(4, 23), retention_job),

@@ -30,11 +30,12 @@ from sqlmodel import Session
 from app.core.db import make_engine
 from app.core.migrate import upgrade
 from app.digests import build
-from app.digests.render import is_empty, render
+from app.digests.render import Renderer, is_empty
 from app.journey import service as journeys
 
 ADMIN = os.environ.get("SEAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning: the digest run covers 16-22 Nov
+PUBLIC_URL = "https://seam.example"
 
 
 @contextmanager
@@ -174,13 +175,14 @@ def digest_run(engine: Engine) -> dict[str, float | int]:
     with Session(engine) as session:
         j = journeys.current(session)
         start = time.perf_counter()
-        snap = build.snapshot(session, j, NOW, zone)
+        snap = build.snapshot(session, j, NOW, zone, PUBLIC_URL)
         t["read"] = time.perf_counter() - start
         start = time.perf_counter()
         all_digests = list(build.digests(snap))
         t["assemble"] = time.perf_counter() - start
         start = time.perf_counter()
-        sent = [render(a.digest) for a in all_digests if not is_empty(a.digest)]
+        renderer = Renderer()  # as the digest job renders them
+        sent = [renderer.render(a.digest) for a in all_digests if not is_empty(a.digest)]
         t["render"] = time.perf_counter() - start
     t["digests"] = len(all_digests)
     t["sent"] = len(sent)

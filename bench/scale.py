@@ -1,33 +1,44 @@
 """Reads at company scale on PostgreSQL: the issue and feedback listings and the journey board with
 10 million feedback items and 100,000 open issues. The data is made by the server itself
 (generate_series), with the feedback indexes built after the load; then every query shape is timed
-through the whole app in process (routing, auth, queries, JSON or Jinja), signed in as the CX lead for
-the board, and p50/p95/p99 printed per shape.
+over loopback HTTP against the app under uvicorn in a child process (routing, auth, queries, JSON or
+Jinja), signed in as the CX lead for the board, and p50/p95/p99 printed per shape. Two baselines are
+timed in the same run: a `SELECT 1` round trip and `GET /healthz` over the same HTTP connection.
 
     .venv/bin/python bench/scale.py [--items 10000000] [--issues 100000] [--repeat 50] [--keep]
+    .venv/bin/python bench/scale.py --database seam_bench_1234abcd   # time a kept database again
 
-`--items 200000` is a quick run. `--keep` leaves the database (its name is printed) for EXPLAIN.
+`--items 200000` is a quick run. `--keep` leaves the database (its name is printed) for EXPLAIN and for
+`--database`, which migrates it to the head and times it without generating anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from _common import ROOT, fresh_database
-from fastapi.testclient import TestClient
+import httpx
+from _common import PG_URL, ROOT, fresh_database
 from pages import sign_in
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.auth.service import create_key
+from app.core.db import make_engine
+from app.core.migrate import upgrade
 from app.core.settings import Settings
+from app.insights import board_flags
 from app.journey import service as journeys
-from app.main import create_app
+from app.journey.schemas import Journey
+from tests.support.net import free_port
 
 JOURNEY = ROOT / "examples" / "journey.yaml"
 SOURCES = ["survey", "zendesk", "typeform", "import", "staff"]
@@ -45,13 +56,16 @@ def load_journey(engine: Engine) -> dict[str, list[str]]:
         source = Path(JOURNEY).read_text(encoding="utf-8")
         journeys.apply(session, journeys.parse_text(source), actor="bench", source_text=source)
         session.commit()
-        j = journeys.current(session)
-        return {
-            "stages": [s.key for s in j.stages],
-            "owners": [s.owner for s in j.stages],
-            "teams": [t.key for t in j.teams],
-            "personas": [p.key for p in j.personas],
-        }
+        return _shape(journeys.current(session))
+
+
+def _shape(j: Journey) -> dict[str, list[str]]:
+    return {
+        "stages": [s.key for s in j.stages],
+        "owners": [s.owner for s in j.stages],
+        "teams": [t.key for t in j.teams],
+        "personas": [p.key for p in j.personas],
+    }
 
 
 def generate(engine: Engine, shape: dict[str, list[str]], n_issues: int, n_items: int) -> None:
@@ -125,9 +139,10 @@ def _drop_item_indexes(conn: object) -> list[str]:
     return [d for _, d in rows]
 
 
-def shapes(shape: dict[str, list[str]], client: TestClient, key: str) -> dict[str, list[str]]:
+def shapes(shape: dict[str, list[str]], client: httpx.Client, key: str) -> dict[str, list[str]]:
     stages, teams = shape["stages"], shape["teams"]
-    deep = {p: _cursor_after_pages(client, key, p, 9) for p in ("/api/v1/issues", "/api/v1/feedback")}
+    paths = ("/api/v1/issues", "/api/v1/feedback", "/api/v1/feedback?sort=occurred")
+    deep = {p: _cursor_after_pages(client, key, p, 9) for p in paths}
     big = client.get("/api/v1/issues", headers=_h(key)).json()["items"][0]["id"]
     return {
         "issues, default (impact)": ["/api/v1/issues"],
@@ -146,7 +161,14 @@ def shapes(shape: dict[str, list[str]], client: TestClient, key: str) -> dict[st
         "feedback, state=triage": ["/api/v1/feedback?state=triage"],
         "feedback, stage=S&source=S": [f"/api/v1/feedback?stage={s}&source=zendesk" for s in stages],
         "feedback, one week (since/until)": [f"/api/v1/feedback?since={WEEK[0]}&until={WEEK[1]}"],
+        "feedback, sort=occurred": ["/api/v1/feedback?sort=occurred"],
+        "feedback, stage=S&sort=occurred": [f"/api/v1/feedback?stage={s}&sort=occurred" for s in stages],
+        "feedback, source=S&sort=occurred": [f"/api/v1/feedback?source={s}&sort=occurred" for s in SOURCES],
+        "feedback, state=triage&sort=occurred": ["/api/v1/feedback?state=triage&sort=occurred"],
         "feedback, 10th page (cursor)": [f"/api/v1/feedback?cursor={deep['/api/v1/feedback']}"],
+        "feedback, sort=occurred, 10th page": [
+            f"/api/v1/feedback?sort=occurred&cursor={deep['/api/v1/feedback?sort=occurred']}"
+        ],
         "board": ["/"],
         "board, team=T": [f"/?team={t}" for t in teams],
         "board, one stage, page 20": [f"/?stage={s}&page=20" for s in stages],
@@ -159,10 +181,11 @@ def _h(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _cursor_after_pages(client: TestClient, key: str, path: str, pages: int) -> str:
+def _cursor_after_pages(client: httpx.Client, key: str, path: str, pages: int) -> str:
     cursor = ""
     for _ in range(pages):
-        resp = client.get(path + (f"?cursor={cursor}" if cursor else ""), headers=_h(key))
+        sep = "&" if "?" in path else "?"
+        resp = client.get(path + (f"{sep}cursor={cursor}" if cursor else ""), headers=_h(key))
         assert resp.status_code == 200, resp.text
         cursor = resp.json()["next_cursor"]
     return cursor
@@ -184,35 +207,119 @@ def pct(runs: list[float], p: int) -> float:
     return statistics.quantiles(runs, n=100, method="inclusive")[p - 1]
 
 
+def _serve(url: str, port: int, ready: Any) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = Settings(database_url=url, inprocess_worker=False, log_level="WARNING")
+    app = create_app(settings, make_engine(url))
+    ready.set()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    port = free_port()
+    ready = mp.get_context("spawn").Event()
+    proc = mp.get_context("spawn").Process(target=_serve, args=(url, port, ready), daemon=True)
+    proc.start()
+    try:
+        ready.wait(120)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+@contextmanager
+def database(args: argparse.Namespace) -> Iterator[Engine]:
+    if args.database:
+        engine = make_engine(
+            make_url(PG_URL).set(database=args.database).render_as_string(hide_password=False)
+        )
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with fresh_database("postgres", keep=args.keep) as engine:
+        yield engine
+
+
+def _plain(client: httpx.Client) -> Callable[[str], int]:
+    return lambda url: client.get(url).status_code
+
+
+def baseline(engine: Engine, client: httpx.Client, repeat: int) -> dict[str, list[float]]:
+    def select_one() -> float:
+        with engine.connect() as conn:
+            start = time.perf_counter()
+            conn.execute(text("SELECT 1")).scalar()
+            return (time.perf_counter() - start) * 1000
+
+    return {
+        "baseline: SELECT 1 round trip": [select_one() for _ in range(max(repeat, 20))],
+        "baseline: GET /healthz over HTTP": measure(
+            lambda u: client.get(u).status_code, ["/healthz"], repeat
+        ),
+    }
+
+
+def _row(name: str, runs: list[float]) -> None:
+    print(f"| {name} | {pct(runs, 50):.1f} | {pct(runs, 95):.1f} | {pct(runs, 99):.1f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=10_000_000)
     ap.add_argument("--issues", type=int, default=100_000, help="active issues")
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--database", help="time this kept database instead of generating one")
     args = ap.parse_args()
-    with fresh_database("postgres", keep=args.keep) as engine:
-        shape = load_journey(engine)
+    with database(args) as engine:
+        if args.database:
+            with Session(engine) as session:
+                shape = _shape(journeys.current(session))
+        else:
+            shape = load_journey(engine)
+            start = time.perf_counter()
+            generate(engine, shape, args.issues, args.items)
+            made = time.perf_counter() - start
+            print(f"database {engine.url.database}: {args.items:,} items, {args.issues:,} active issues, "
+                  f"made in {made:.0f} s", flush=True)  # fmt: skip
+        with engine.connect() as conn:
+            items = conn.execute(
+                text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'feedback_items'")
+            )
+            print(f"database {engine.url.database}: about {items.scalar():,} items", flush=True)
+        # The board reads persona drops from the scheduled job's snapshot; this is that job's work.
         start = time.perf_counter()
-        generate(engine, shape, args.issues, args.items)
-        made = time.perf_counter() - start
-        print(f"database {engine.url.database}: {args.items:,} items, {args.issues:,} active issues, "
-              f"made in {made:.0f} s; load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+        board_flags.refresh(engine)
+        print(f"persona drop snapshot (the insights.board_flags job): {time.perf_counter() - start:.1f} s")
         url = engine.url.render_as_string(hide_password=False)
         settings = Settings(database_url=url, inprocess_worker=False)
         with Session(engine) as session:
             _, key = create_key(session, "bench", ["read"])
             session.commit()
-        with TestClient(create_app(settings, engine)) as client:
-            sign_in(client, settings)
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        with served(url) as base, httpx.Client(base_url=base, timeout=120) as client:
+            sign_in(client, settings)  # type: ignore[arg-type]
             print("| query shape | p50 ms | p95 ms | p99 ms |\n| --- | ---: | ---: | ---: |")
+            for name, runs in baseline(engine, client, args.repeat).items():
+                _row(name, runs)
             for name, urls in shapes(shape, client, key).items():
-                runs = measure(lambda u: client.get(u, headers=_h(key)).status_code, urls, args.repeat)
-                print(
-                    f"| {name} | {pct(runs, 50):.1f} | {pct(runs, 95):.1f} | {pct(runs, 99):.1f} |",
-                    flush=True,
-                )
-        print(f"load average after: {os.getloadavg()[0]:.1f}")
+                _row(name, measure(lambda u: client.get(u, headers=_h(key)).status_code, urls, args.repeat))
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

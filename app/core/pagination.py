@@ -30,10 +30,14 @@ def decode(cursor: str | None, kind: str = "id") -> int | None:
             raise ValueError(value)
         return number
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this API gave out for this listing.",
-            errors=[field_error("query.cursor", "unknown cursor")],
-        ) from exc
+        raise unknown_cursor() from exc
+
+
+def unknown_cursor() -> InvalidInput:
+    return InvalidInput(
+        "The cursor is not one this API gave out for this listing.",
+        errors=[field_error("query.cursor", "unknown cursor")],
+    )
 
 
 # Row ids are 32-bit on PostgreSQL; a larger id can name nothing, so it is refused as input.
@@ -69,7 +73,4 @@ def decode_key(cursor: str | None, kind: str, value_type: type) -> tuple[KeyValu
             raise ValueError(row_id)
         return cast(KeyValue, value), row_id
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this API gave out for this listing.",
-            errors=[field_error("query.cursor", "unknown cursor")],
-        ) from exc
+        raise unknown_cursor() from exc

@@ -26,7 +26,7 @@ from app.digests.model import (
     TeamDigest,
     Trend,
 )
-from app.digests.render import AnyDigest, is_empty, render
+from app.digests.render import AnyDigest, Renderer, is_empty
 from app.digests.week import OPEN, Snapshot, snapshot
 from app.journey.schemas import Journey, Stage
 from app.notify import messages
@@ -176,6 +176,7 @@ KEY_PREFIX = "digest:"
 def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, public_url: str) -> int:
     """Render and queue every non-empty digest of the covered week; returns how many were new."""
     snap = snapshot(session, journey, now, zone, public_url)
+    renderer = Renderer()
     queued = 0
     for a in digests(snap):
         if is_empty(a.digest):
@@ -183,7 +184,11 @@ def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo,
         key = f"{KEY_PREFIX}{a.key}:{a.person}:{iso_week(snap.week_start)}"
         queued += int(
             messages.queue(
-                session, key, to_email=a.email, to_name=a.digest.recipient.name, rendered=render(a.digest)
+                session,
+                key,
+                to_email=a.email,
+                to_name=a.digest.recipient.name,
+                rendered=renderer.render(a.digest),
             )
         )
     return queued

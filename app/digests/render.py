@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import escape
+
+from app.digests import cells
 from app.digests.charts import charts as digest_charts
 from app.digests.model import (
     IssueLine,
@@ -28,7 +31,7 @@ from app.notify import templates
 from app.notify.messages import Rendered, one_line
 from app.notify.templates import fmt_day, fmt_num
 
-PRIORITY_COLORS = {"p1": "#b42318", "p2": "#c4570d", "p3": "#3e7cb1", "p4": "#697586"}
+PRIORITY_COLORS = cells.PRIORITY_COLORS
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("under a week", 0, 7),
     ("1-4 weeks", 7, 28),
@@ -102,6 +105,11 @@ HELPERS = {
     "text_bar": text_bar,
     "text_spark": text_spark,
     "priority_colors": PRIORITY_COLORS,
+    "cell": cells.cell,
+    "priority_badge": cells.priority_badge,
+    "issue_link": cells.issue_link,
+    "hbar": cells.hbar,
+    "spark": cells.spark,
 }
 
 
@@ -157,3 +165,36 @@ def _tidy_text(text: str) -> str:
             continue
         out.append(line)
     return "\n".join(out).strip() + "\n"
+
+
+# Stands in for the recipient's name while a scorecard shared by several leaders is rendered once; the
+# invisible separators keep it apart from any text a digest could hold, and escaping leaves it unchanged.
+_NAME = "\u2063seam-recipient\u2063"
+
+
+class Renderer:
+    """Renders one run's digests. Leadership scorecards built from the same snapshot differ only in
+    whom they greet (2 MB each for 500 stages), so each distinct one is rendered once and the name put in
+    afterwards: escaped in the HTML, as written in the text."""
+
+    def __init__(self) -> None:
+        # Keyed by the identity of the shared parts; the parts are held so no id is reused meanwhile.
+        self._scorecards: dict[tuple[Any, ...], tuple[tuple[Any, ...], Rendered]] = {}
+
+    def render(self, digest: AnyDigest) -> Rendered:
+        if not isinstance(digest, LeadershipDigest) or _NAME in digest.recipient.name:
+            return render(digest)
+        parts = (digest.stages, digest.moments, digest.insights)
+        key = (*map(id, parts), digest.journey_name, digest.week_start, digest.seam_url)
+        if key not in self._scorecards:
+            blank = digest.model_copy(
+                update={"recipient": digest.recipient.model_copy(update={"name": _NAME})}
+            )
+            self._scorecards[key] = (parts, render(blank))
+        shared = self._scorecards[key][1]
+        name = digest.recipient.name
+        return Rendered(
+            subject=shared.subject,
+            html=shared.html.replace(_NAME, str(escape(name))),
+            text=shared.text.replace(_NAME, name),
+        )

@@ -23,6 +23,10 @@ class FeedbackItem(SQLModel, table=True):
         Index("ix_feedback_stage_id", "stage", "id"),
         Index("ix_feedback_source_id", "source", "id"),
         Index("ix_feedback_occurred_id", "occurred_at", "id"),
+        # `sort=occurred` with a filter: the filter's index ends in the sort's columns (migration 0026).
+        Index("ix_feedback_stage_occurred_id", "stage", "occurred_at", "id"),
+        Index("ix_feedback_source_occurred_id", "source", "occurred_at", "id"),
+        Index("ix_feedback_state_occurred_id", "state", "occurred_at", "id"),
         Index("ix_feedback_customer", "customer_ref"),
         Index("ix_feedback_received_id", "received_at", "id"),
     )

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, select
+from sqlalchemy import String, select, tuple_
 from sqlmodel import Session
 
+from app.core import pagination
 from app.core.errors import NotFound
 from app.core.sql import is_in
 from app.feedback.models import FeedbackItem
@@ -51,6 +52,10 @@ def lookup(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str,
     return found
 
 
+# Each sort: the column it orders by, newest first, then id. `newest` is the order items were stored.
+SORTS: dict[str, str] = {"newest": "id", "occurred": "occurred_at"}
+
+
 def list_items(
     session: Session,
     *,
@@ -60,9 +65,13 @@ def list_items(
     state: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after_id: int | None = None,
+    sort: str = "newest",
+    after: tuple[datetime | None, int] | None = None,
     limit: int = 50,
 ) -> list[FeedbackItem]:
+    """Up to `limit` items after the cursor's (sort value, id), keyset: a page walks one index range
+    (each filter's index ends in the sort's columns, migrations 0022 and 0026), so page 1,000 costs what
+    page 1 does, and items stored meanwhile never shift a page (newer ids sort before every cursor)."""
     c = ITEMS.c
     stmt = select(FeedbackItem)
     equal = {"stage": stage, "issue_id": issue_id, "source": source, "state": state}
@@ -73,10 +82,35 @@ def list_items(
         stmt = stmt.where(c.occurred_at >= since)
     if until is not None:
         stmt = stmt.where(c.occurred_at < until)
-    if after_id is not None:
-        stmt = stmt.where(c.id < after_id)
-    stmt = stmt.order_by(c.id.desc()).limit(limit)
-    return list(session.execute(stmt).scalars())
+    if sort == "occurred":
+        if after is not None:
+            stmt = stmt.where(tuple_(c.occurred_at, c.id) < (after[0], after[1]))
+        stmt = stmt.order_by(c.occurred_at.desc(), c.id.desc())
+    else:
+        if after is not None:
+            stmt = stmt.where(c.id < after[1])
+        stmt = stmt.order_by(c.id.desc())
+    return list(session.execute(stmt.limit(limit)).scalars())
+
+
+def decode_cursor(cursor: str | None, sort: str) -> tuple[datetime | None, int] | None:
+    """The (sort value, id) a `cursor_after` cursor names; 422 for one of another sort or listing."""
+    if sort == "occurred":
+        found = pagination.decode_key(cursor, sort, str)
+        if found is None:
+            return None
+        value, row_id = found
+        if value is None:
+            raise pagination.unknown_cursor()
+        return datetime.fromisoformat(str(value)), row_id
+    last = pagination.decode(cursor)
+    return None if last is None else (None, last)
+
+
+def cursor_after(item: FeedbackItem, sort: str) -> str:
+    if sort == "occurred":
+        return pagination.encode_key(sort, item.occurred_at.isoformat(), item.id or 0)
+    return pagination.encode(item.id or 0)
 
 
 def to_out(item: FeedbackItem) -> dict[str, Any]:

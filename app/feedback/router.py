@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -34,15 +34,27 @@ def list_feedback(
     state: Annotated[str | None, Query(pattern="^(placed|triage)$")] = None,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
+    sort: Annotated[
+        Literal["newest", "occurred"] | None,
+        Query(
+            description="newest: as stored; occurred: by when the customer said it (both newest first). "
+            "Default: occurred with since or until (a window walks the occurred index), else newest."
+        ),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: Principal = Depends(require("read")),
     session: Session = Depends(read_session),
 ) -> dict[str, Any]:
+    """Keyset pages with no total: an exact count over millions of items would cost more than the page."""
+    # A window over `occurred_at` read in id order would walk the id index until it reached the window:
+    # millions of rows for a week last June.
+    chosen = sort or ("occurred" if since is not None or until is not None else "newest")
     return _page(
         session,
         limit,
         cursor,
+        sort=chosen,
         stage=stage,
         issue_id=issue_id,
         source=source,
@@ -67,28 +79,35 @@ def export_feedback(
     until: IsoDatetime | None = None,
     _: Principal = Depends(require("read")),
 ) -> StreamingResponse:
-    """Every item the list would page through for the same filters (newest first), as CSV, streamed page
-    by page; `metadata` and `placement` are JSON in their cells."""
+    """Every item the list would page through for the same filters, in its order (by `occurred_at` for a
+    window, else newest first), as CSV, streamed page by page; `metadata` and `placement` are JSON in
+    their cells."""
     filters: dict[str, Any] = {
         "stage": stage, "issue_id": issue_id, "source": source, "state": state, "since": since, "until": until
     }  # fmt: skip
 
+    sort = "occurred" if since is not None or until is not None else "newest"
+
     def page(session: Session, after: Any, limit: int) -> tuple[list[list[Any]], Any]:
-        rows = queries.list_items(session, after_id=after, limit=limit, **filters)
+        rows = queries.list_items(session, sort=sort, after=after, limit=limit, **filters)
         out = [
             list(FeedbackOut.model_validate(queries.to_out(r)).model_dump(mode="json").values()) for r in rows
         ]
-        return out, (rows[-1].id if rows else None)
+        last = rows[-1] if rows else None
+        return out, (None if last is None else (last.occurred_at if sort == "occurred" else None, last.id))
 
     fields = list(FeedbackOut.model_fields)
     return csv_export.response("feedback.csv", fields, csv_export.paged(request.app.state.engine, page))
 
 
-def _page(session: Session, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
-    rows = queries.list_items(session, after_id=pagination.decode(cursor), limit=limit + 1, **filters)
+def _page(
+    session: Session, limit: int, cursor: str | None, sort: str = "newest", **filters: Any
+) -> dict[str, Any]:
+    after = queries.decode_cursor(cursor, sort)
+    rows = queries.list_items(session, sort=sort, after=after, limit=limit + 1, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = pagination.encode(rows[-1].id) if more and rows and rows[-1].id else None
+    next_cursor = queries.cursor_after(rows[-1], sort) if more and rows else None
     return {"items": [queries.to_out(r) for r in rows], "next_cursor": next_cursor}
 
 

@@ -5,11 +5,11 @@ quarter. Owners see their stage, team members the fixes their team contributed t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from app.insights import checks, credits, metrics, personas, root_causes
+from app.insights import board_flags, checks, credits, metrics, personas, root_causes
 from app.insights.credits import FAIR, Credit
 from app.insights.sections import (
     TOP,
@@ -28,29 +28,27 @@ from app.insights.sections import (
 )
 from app.journey.schemas import Journey
 
-TREND_SPAN = timedelta(days=183)
 METRIC_WEEKS = 8
 RECORD_DAYS = 91
+# The owner's persona charts show about six months.
+TREND_SPAN = timedelta(days=183)
 # The leadership digest lists the stages with the most confirmed fixes; the rest are on the board.
 TOP_RECORDS = 10
 
 
-def _drop(s: personas.Series) -> DropLine:
-    pair = s.compared()
-    assert s.drop is not None and pair is not None
-    before, after = pair
+def _drop(s: board_flags.StageDrop) -> DropLine:
     return DropLine(
         persona=s.persona_name,
         stage=s.stage_name,
-        moment=s.moment_name,
+        moment=None,
         label=s.label,
-        months=f"{before.start:%b %Y} to {after.start:%b %Y}",
-        before=round(before.value or 0.0, 1),
-        after=round(after.value or 0.0, 1),
-        n_before=before.n,
-        n_after=after.n,
-        p_value=round(s.drop.p_value or 0.0, 4),
-        test=s.drop.test,
+        months=f"{date.fromisoformat(s.before_start):%b %Y} to {date.fromisoformat(s.after_start):%b %Y}",
+        before=round(s.before, 1),
+        after=round(s.after, 1),
+        n_before=s.n_before,
+        n_after=s.n_after,
+        p_value=round(s.p_value or 0.0, 4),
+        test=s.test,
     )
 
 
@@ -108,9 +106,13 @@ def build(
     """The sections for the digests of the week [start, end). Persona drops are judged on the months
     complete at `now` (when the digest is built; default `end`)."""
     cutoff = max(end, now or end)
+    # The stage level of each persona is enough for a digest; the moments are on /insights. The two
+    # compared months grouped by score in SQL, as the board's job reads them: the same figures as
+    # `personas.trends` over `board_flags.SPAN`, without fetching every score of six months.
+    drops = board_flags.stage_drops(session, journey, cutoff)
+    # The charts draw each persona's months with their intervals: the six months' scores are read once
+    # a run, for every stage's digest.
     trends = personas.trends(session, journey, since=cutoff - TREND_SPAN, until=cutoff, bucket="month")
-    # The stage level of each persona is enough for a digest; the moments are on the board.
-    drops = [s for s in trends.drops if s.moment is None]
     week_credits = credits.credits(session, journey, start, end)
     stages: dict[str, OwnerInsights] = {}
     for stage in journey.stages:

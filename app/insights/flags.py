@@ -1,17 +1,15 @@
 """What the journey board flags on each stage's column: significant persona drops (month buckets, the
-stage level) and overdue experience checks."""
+stage level, as of the `insights.board_flags` job's last run) and overdue experience checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
-from app.insights import checks, personas
+from app.insights import board_flags, checks
 from app.journey.schemas import Journey
-
-SPAN = timedelta(days=183)
 
 
 @dataclass
@@ -20,18 +18,29 @@ class StageFlags:
     overdue_checks: int = 0
 
 
-def stage_flags(session: Session, journey: Journey, now: datetime) -> dict[str, StageFlags]:
+@dataclass
+class BoardFlags:
+    stages: dict[str, StageFlags]
+    # When the persona drops were computed; None before the job's first run.
+    drops_as_of: datetime | None
+
+    def get(self, stage: str) -> StageFlags | None:
+        return self.stages.get(stage)
+
+
+def drop_line(drop: dict[str, object]) -> str:
+    return f"{drop['persona_name']}: {drop['label']} {drop['before']:.0f} → {drop['after']:.0f}"
+
+
+def stage_flags(session: Session, journey: Journey, now: datetime) -> BoardFlags:
     out = {s.key: StageFlags() for s in journey.stages}
-    trends = personas.trends(session, journey, since=now - SPAN, until=now, bucket="month")
-    for s in trends.drops:
-        if s.moment is None and s.stage in out:
-            pair = s.compared()
-            if pair is not None:
-                before, after = pair[0].value or 0.0, pair[1].value or 0.0
-                out[s.stage].drops.append(f"{s.persona_name}: {s.label} {before:.0f} → {after:.0f}")
+    snapshot = board_flags.latest(session)
+    for d in snapshot.drops if snapshot else []:
+        if d["stage"] in out:
+            out[d["stage"]].drops.append(drop_line(d))
     names = {s.name: s.key for s in journey.stages}
     for v in checks.tasks(session, journey, now, "overdue"):
         key = names.get(v.stage)
         if key in out:
             out[key].overdue_checks += 1
-    return out
+    return BoardFlags(out, snapshot.computed_at if snapshot else None)

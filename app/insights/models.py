@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.types import UTCDateTime
+from app.core.types import JSONType, UTCDateTime
 
 
 class IssueRootCause(SQLModel, table=True):
@@ -81,3 +82,15 @@ class CheckTask(SQLModel, table=True):
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     item_id: int | None = Field(default=None, foreign_key="feedback_items.id")
+
+
+class PersonaDropSnapshot(SQLModel, table=True):
+    """The board's persona drops as the scheduled `insights.board_flags` job last computed them: one row,
+    replaced on each run, so the board reads a few rows instead of months of scores."""
+
+    __tablename__ = "persona_drop_snapshots"
+
+    id: int | None = Field(default=None, primary_key=True)
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+    # [{stage, persona, persona_name, label, before, after, before_start, after_start, p_value}]
+    drops: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)

@@ -41,6 +41,7 @@ class SchedulerConfig(BaseModel):
     verification_every: Duration = timedelta(hours=1)
     reconcile_every: Duration = timedelta(minutes=30)
     consolidate_every: Duration = timedelta(minutes=30)
+    board_flags_every: Duration = timedelta(minutes=15)
 
     @field_validator("timezone")
     @classmethod

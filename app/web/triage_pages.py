@@ -39,7 +39,9 @@ def _queue(request: Request, session: Session, who: Viewer, after: int | None, *
     journey = journeys.current_or_none(session)
     if journey is None:
         return message(request, "No journey yet", "Apply a journey first.", who=who)
-    rows = queries.list_items(session, state="triage", after_id=after, limit=PER_PAGE + 1)
+    rows = queries.list_items(
+        session, state="triage", after=None if after is None else (None, after), limit=PER_PAGE + 1
+    )
     total = session.execute(select(func.count()).where(col(FeedbackItem.state) == "triage")).scalar_one()
     stages = {s.key: s.name for s in journey.stages}
     items = []

@@ -13,7 +13,7 @@ from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.settings import Settings
 from app.feedback.models import FeedbackItem
-from app.insights import metrics, root_causes
+from app.insights import board_flags, metrics, root_causes
 from app.insights.models import CheckTask
 from app.insights.root_causes import RootCauseIn
 from app.issues.models import ExperienceIssue
@@ -77,6 +77,7 @@ def test_the_insights_board_shows_drops_causes_metrics_and_the_caution(
     assert "not as proof" in html  # the plain warning beside the correlation
     assert "never by raw counts" in html
     assert "<svg" in html  # charts, with their numbers in the same table
+    board_flags.refresh(engine)  # the scheduled job that puts persona drops on the board
     board = web.get("/").text
     assert "Significant drop" in board and "Busy family: NPS" in board
     assert web.get("/insights?stage=nowhere").status_code == 404
