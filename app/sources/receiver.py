@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
 from typing import Annotated, Any
 
@@ -106,7 +106,8 @@ class Verifier:
     unknown, disabled or unreadable source), which is refused exactly as a bad signature is."""
 
     kind: str | None
-    secret: str
+    # Out of the repr: a stray log line or traceback naming a Verifier must not print the secret.
+    secret: str = field(repr=False)
     source_id: int = 0
     # The stored ciphertext the secret came from: the version a held Verifier is checked against.
     ciphertext: str = ""

@@ -20,6 +20,7 @@ from app.connections import service as connections
 from app.connections.models import Integration
 from app.core.crypto import DecryptionError, decrypt, encrypt
 from app.core.settings import DEVELOPMENT_SECRET
+from app.sources.receiver import Verifier
 from tests.support.api import TEST_SECRET, auth, make_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +107,11 @@ def test_seam_secrets_rotate_reencrypts_every_stored_credential(
     # Without the old key, nothing can be re-encrypted: the command says so and changes nothing.
     stranger = _seam({"SEAM_DATABASE_URL": url, "SEAM_SECRET_KEY": "yet-another-key-x"}, "secrets", "rotate")
     assert stranger.returncode == 2 and "cannot be decrypted" in stranger.stderr
+
+
+def test_a_held_verifier_never_prints_its_secret() -> None:
+    """A source's decrypted secret is held in memory for fast acks; its repr (a log line, a traceback's
+    locals) must not show it."""
+    held = Verifier("typeform", "whsec-do-not-print", source_id=3, ciphertext="gAAAA")
+    assert "whsec-do-not-print" not in repr(held) and "whsec-do-not-print" not in str(held)
+    assert held.secret == "whsec-do-not-print"
