@@ -104,7 +104,7 @@ def _replay_paused(replica: Engine) -> Iterator[None]:
 
 @pytest.fixture
 def replica(_replica_engine: Engine, pg_engine: Engine) -> Engine:
-    _wait(_caught_up(pg_engine, _replica_engine), "the replica to replay the emptied tables")
+    _wait(_caught_up(pg_engine, _replica_engine), "the replica to replay the emptied tables", timeout=120)
     return _replica_engine
 
 
@@ -153,7 +153,7 @@ def test_lists_read_the_replica_writes_go_to_the_primary_and_a_writer_reads_its_
     client = app_client
     key = make_key(pg_engine, ["admin"], "test-admin")
     apply_example_journey(client, key)
-    _wait(_caught_up(pg_engine, replica), "the replica to replay the journey")
+    _wait(_caught_up(pg_engine, replica), "the replica to replay the journey", timeout=120)
     client.cookies.clear()
     assert client.get("/test-only/recovery").json() == {"in_recovery": True}  # no recent write: replica
 
@@ -178,7 +178,9 @@ def test_lists_read_the_replica_writes_go_to_the_primary_and_a_writer_reads_its_
         item = client.get("/api/v1/feedback/1", headers=auth(key))
         assert item.status_code == 200 and item.json()["external_id"] == "written-while-paused"
 
-    _wait(lambda: _listed(client, key) == ({"written-while-paused"}, 1), "the replica to catch up")
+    _wait(
+        lambda: _listed(client, key) == ({"written-while-paused"}, 1), "the replica to catch up", timeout=120
+    )
 
 
 def test_the_write_cookie_expires_and_then_reads_go_back_to_the_replica(

@@ -66,3 +66,11 @@ def test_every_job_has_a_trigger_and_a_unique_name() -> None:
         trigger = job.resolve(SchedulerConfig())
         assert trigger.grace.total_seconds() > 0
         assert callable(job.fn)
+
+
+def test_every_vendor_key_names_a_kind_that_has_a_handler() -> None:
+    assert set(wiring.VENDOR_KEYS) - set(wiring.HANDLERS) == set()
+    # The kinds that call a vendor over the network all say which one, so its limits and pauses apply.
+    assert {"email", "sync.create_ticket", "sync.comment", "sync.transition", "loop.zendesk_comment"} <= set(
+        wiring.VENDOR_KEYS
+    )
