@@ -14,7 +14,7 @@ from app import wiring
 from app.auth import deps as auth_deps
 from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
-from app.core import admission, logs, logsafety, problems
+from app.core import admission, logs, logsafety, openapi_strings, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.migrate import schema_state
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _health(app)
     _routers(app)
     web.install(app)
+    openapi_strings.install(app)
     return app
 
 

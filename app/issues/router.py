@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.core import pagination
+from app.core import links, pagination
 from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
@@ -20,7 +20,21 @@ from app.issues.schemas import EventPage, IssueDetail, IssueOut, IssuePage, Merg
 router = APIRouter(prefix="/api/v1/issues", tags=["issues"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("", response_model=IssuePage)
+@router.get(
+    "",
+    response_model=IssuePage,
+    responses=links.answered(
+        200,
+        "A page of issues.",
+        NextPage=links.to(
+            "/api/v1/issues",
+            "GET",
+            "The next page, in the same sort.",
+            cursor="$response.body#/next_cursor",
+            sort="$request.query.sort",
+        ),
+    ),
+)
 def list_issues(
     stage: str | None = None,
     status: Status | None = None,
@@ -41,7 +55,29 @@ def list_issues(
     return {"items": rows, "next_cursor": queries.cursor_after(rows[-1], sort) if more else None}
 
 
-@router.get("/{issue_id}", response_model=IssueDetail)
+@router.get(
+    "/{issue_id}",
+    response_model=IssueDetail,
+    responses=links.answered(
+        200,
+        "The issue.",
+        Transition=links.to(
+            "/api/v1/issues/{issue_id}/transitions", "POST", "Move it.", issue_id="$response.body#/id"
+        ),
+        Comment=links.to(
+            "/api/v1/issues/{issue_id}/comments", "POST", "Comment on it.", issue_id="$response.body#/id"
+        ),
+        Events=links.to(
+            "/api/v1/issues/{issue_id}/events", "GET", "Its history.", issue_id="$response.body#/id"
+        ),
+        Contributions=links.to(
+            "/api/v1/issues/{issue_id}/contributions",
+            "GET",
+            "The teams asked to help.",
+            issue_id="$response.body#/id",
+        ),
+    ),
+)
 def get_issue(
     issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> Any:

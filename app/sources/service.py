@@ -17,7 +17,7 @@ from app.core.problems import validation_errors
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
 from app.sources.models import Source
-from app.sources.schemas import SourceIn, SourcePatch
+from app.sources.schemas import FETCHING_KINDS, MIN_TOKEN_LEN, SourceIn, SourcePatch
 from integrations import signatures
 from integrations.base import UnsafeURLError
 from integrations.http import check_base_url
@@ -26,9 +26,7 @@ from integrations.surveys.base import PATH_FIELDS
 from integrations.surveys.surveymonkey import split_secret
 
 PROCESS_KIND = "source-delivery"
-FETCHING_KINDS = frozenset({"surveymonkey", "qualtrics"})
 DEFAULT_API_BASE = {"surveymonkey": "https://api.surveymonkey.com"}
-MIN_TOKEN_LEN = 24  # Qualtrics URL tokens: the token is the only proof of origin
 INBOX = InboundDelivery.__table__  # type: ignore[attr-defined]
 
 
