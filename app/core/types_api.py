@@ -12,6 +12,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     BeforeValidator,
+    SecretStr,
     ValidationInfo,
     field_validator,
 )
@@ -104,9 +105,11 @@ class ApiModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        # Nested models are ApiModels too and check their own fields.
-        if isinstance(value, str | float | dict | list | tuple):
-            found = unstorable(value)
+        # Nested models are ApiModels too and check their own fields. A secret is checked too: the
+        # document says no string holds a NUL, and no vendor's secret does.
+        inner = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(inner, str | float | dict | list | tuple):
+            found = unstorable(inner)
             if found:
                 where, why = found
                 raise ValueError(why if where == "value" else f"{where}: {why}")

@@ -52,8 +52,9 @@ class SourceIn(ApiModel):
     kind: SourceKind
     name: str = Field(min_length=1, max_length=200)
     secret: SecretStr = Field(
-        # Not blank (sources.service refuses a secret of spaces); SecretStr takes no `pattern` itself.
-        json_schema_extra={"pattern": r"\S"},
+        # Not blank (sources.service refuses a secret of spaces) and no NUL; SecretStr takes no
+        # `pattern` of its own.
+        json_schema_extra={"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
         description=(
             "The webhook signing secret as the vendor names it: Typeform secret; SurveyMonkey "
             "'{client_id}&{client_secret}'; Delighted private API key; Zendesk signing secret; Standard "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,9 +106,7 @@ def _check_secret(kind: str, secret: str) -> None:
             signatures.check_standard_webhooks_secret(secret)
         except ValueError:
             problem = "must be 'whsec_' followed by a base64 key"
-    elif kind == "qualtrics" and (
-        len(secret) < MIN_TOKEN_LEN or not secret.replace("-", "").replace("_", "").isalnum()
-    ):
+    elif kind == "qualtrics" and not re.fullmatch(rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LEN},}}", secret):
         problem = f"must be at least {MIN_TOKEN_LEN} URL-safe characters (letters, digits, - and _)"
     if problem:  # the message never repeats the secret
         raise InvalidInput(f"The secret {problem}.", errors=[field_error("secret", problem)])

@@ -34,6 +34,20 @@ def _body_schema(client: TestClient, path: str, method: str) -> Draft202012Valid
         ("/api/v1/issues/{issue_id}/transitions", {"to": "declined", "reason": "dupe"}, True),
         ("/api/v1/issues/{issue_id}/transitions", {"to": "acknowledged"}, True),
         ("/api/v1/sources", {"kind": "typeform", "name": "t", "secret": " "}, False),
+        # A secret holds no NUL, like every other string.
+        ("/api/v1/sources", {"kind": "typeform", "name": "t", "secret": "s\x00"}, False),
+        # Letters beyond ASCII are not URL-safe characters, though str.isalnum calls them letters.
+        (
+            "/api/v1/sources",
+            {
+                "kind": "qualtrics",
+                "name": "q",
+                "secret": "é" * 24,
+                "api_token": "t",
+                "api_base_url": "https://a",
+            },
+            False,
+        ),
         ("/api/v1/sources", {"kind": "standard", "name": "t", "secret": "whsec_!!"}, False),
         ("/api/v1/sources", {"kind": "standard", "name": "t", "secret": "whsec_c2VjcmV0"}, True),
         ("/api/v1/sources", {"kind": "qualtrics", "name": "q", "secret": "x" * 24, "api_token": "t"}, False),
