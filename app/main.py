@@ -14,7 +14,7 @@ from app import wiring
 from app.auth import deps as auth_deps
 from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
-from app.core import admission, logs, logsafety, metrics, problems
+from app.core import admission, logs, logsafety, metrics, openapi_strings, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
@@ -110,6 +110,7 @@ def create_app(
     _metrics(app, settings)
     _routers(app)
     web.install(app)
+    openapi_strings.install(app)
     return app
 
 

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from app.auth import service
 from app.auth.deps import require
 from app.auth.models import ApiKey
-from app.auth.service import SCOPES, Principal
+from app.auth.service import SCOPES, Principal, Scope
+from app.core import links
 from app.core.clock import utcnow
 from app.core.deps import get_session
 from app.core.pagination import RowId
@@ -56,7 +57,7 @@ class KeyIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] = Field(min_length=1, max_length=len(SCOPES), description=", ".join(SCOPES))
+    scopes: list[Scope] = Field(min_length=1, max_length=len(SCOPES), description=", ".join(SCOPES))
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
@@ -71,13 +72,24 @@ def list_keys(
     return {"items": [_out(k) for k in service.list_keys(session)]}
 
 
-@router.post("", response_model=KeyCreated, status_code=201)
+@router.post(
+    "",
+    response_model=KeyCreated,
+    status_code=201,
+    responses=links.answered(
+        201,
+        "Created; the token is shown only here.",
+        GetKey=links.to("/api/v1/keys/{key_id}", "GET", "The key just made.", key_id="$response.body#/id"),
+        RotateKey=links.to("/api/v1/keys/{key_id}/rotate", "POST", "Rotate it.", key_id="$response.body#/id"),
+        RevokeKey=links.to("/api/v1/keys/{key_id}/revoke", "POST", "Revoke it.", key_id="$response.body#/id"),
+    ),
+)
 def create_key(
     body: KeyIn, principal: Principal = Depends(require("admin")), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     row, token = service.create_key(
-        session, body.name, body.scopes, expires_at=expires, actor=principal.actor
+        session, body.name, list(body.scopes), expires_at=expires, actor=principal.actor
     )
     session.commit()
     return {**_out(row), "key": token}

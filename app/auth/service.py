@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 from sqlalchemy import or_, select, update
 from sqlmodel import Session, col
@@ -16,7 +17,8 @@ from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.errors import InvalidInput, NotFound, field_error
 
-SCOPES = ("ingest", "read", "manage", "admin")
+Scope = Literal["ingest", "read", "manage", "admin"]
+SCOPES: tuple[str, ...] = get_args(Scope)
 # What each scope also grants. Ingest stands alone: a survey tool's key must not read feedback back.
 IMPLIED = {
     "ingest": {"ingest"},

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
-from app.core.types_api import ApiModel
+from app.core.types_api import HTTP_URL_PATTERN, ApiModel
 
 VendorName = Literal["jira", "zendesk"]
 
@@ -27,7 +27,7 @@ class IntegrationIn(ApiModel):
 
     name: str = Field(min_length=1, max_length=100)
     vendor: VendorName
-    base_url: str = Field(min_length=1, max_length=500)
+    base_url: str = Field(min_length=1, max_length=500, pattern=HTTP_URL_PATTERN)
     email: str = Field(min_length=3, max_length=320)
     api_token: SecretStr = Field(min_length=1, max_length=2000)
     webhook_secret: SecretStr | None = Field(default=None, min_length=8, max_length=500)
@@ -35,7 +35,7 @@ class IntegrationIn(ApiModel):
         default_factory=dict, description="Adapter settings other than URL and credentials."
     )
     targets: dict[str, TargetIn] = Field(default_factory=dict, description="Per team key.")
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class IntegrationPatch(ApiModel):
@@ -44,13 +44,13 @@ class IntegrationPatch(ApiModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    base_url: str | None = Field(default=None, min_length=1, max_length=500)
+    base_url: str | None = Field(default=None, min_length=1, max_length=500, pattern=HTTP_URL_PATTERN)
     email: str | None = Field(default=None, min_length=3, max_length=320)
     api_token: SecretStr | None = Field(default=None, min_length=1, max_length=2000)
     webhook_secret: SecretStr | None = Field(default=None, min_length=8, max_length=500)
     options: dict[str, Any] | None = None
     targets: dict[str, TargetIn] | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class IntegrationOut(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     BeforeValidator,
+    SecretStr,
     ValidationInfo,
     field_validator,
 )
@@ -91,6 +92,12 @@ def nul_path(value: Any, path: str = "") -> str | None:
     return found[0] if found and "NUL" in found[1] else None
 
 
+# What integrations.http.check_base_url accepts as a base URL: http(s), a host (and port), a path; no
+# credentials, query or fragment. Schemas state it so that a client (and a fuzzer) knows it in advance.
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+HTTP_URL_PATTERN = rf"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:{_PORT})?(/[^?#\s\x00]*)?$"
+
+
 class ApiModel(BaseModel):
     """Base for request bodies: every field is checked for values that cannot be stored or answered with
     (NUL, lone surrogates, NaN and infinities, nesting past the limit); the error names the field."""
@@ -98,9 +105,11 @@ class ApiModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        # Nested models are ApiModels too and check their own fields.
-        if isinstance(value, str | float | dict | list | tuple):
-            found = unstorable(value)
+        # Nested models are ApiModels too and check their own fields. A secret is checked too: the
+        # document says no string holds a NUL, and no vendor's secret does.
+        inner = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(inner, str | float | dict | list | tuple):
+            found = unstorable(inner)
             if found:
                 where, why = found
                 raise ValueError(why if where == "value" else f"{where}: {why}")

@@ -22,7 +22,13 @@ router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=PROBLEM_RESPON
 
 IdemKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Retries with the same key return the first response."),
+    # The bounds idempotency.run enforces, stated here so that the schema says them too.
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retries with the same key return the first response.",
+    ),
 ]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from app.core.clock import as_utc
-from app.core.errors import InvalidInput, field_error
+from app.core.errors import InvalidInput, NotFound, field_error
 from app.core.types_api import ApiModel
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import SCALE_RANGES
@@ -221,7 +221,8 @@ def stage_metrics(
 ) -> StageMetrics:
     st = journey.stage(stage)
     if st is None:
-        raise InvalidInput("Unknown stage.", errors=[field_error("stage", "not a stage of the journey")])
+        # The stage is the resource the path names: one the journey lacks is not found.
+        raise NotFound("Unknown stage.", errors=[field_error("path.stage", "not a stage of the journey")])
     scores = stage_scores(session, stage, since, until, bucket)
     mine = [m for m in journey.metrics if stage in m.stages]
     c = POINTS.c

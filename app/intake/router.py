@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
+from app.core import links
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
 from app.core.pagination import BodyRowId, RowId
@@ -36,7 +37,13 @@ router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=PROBLEM_RESPON
 
 IdemKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Retries with the same key return the first response."),
+    # The bounds idempotency.run enforces, stated here so that the schema says them too.
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retries with the same key return the first response.",
+    ),
 ]
 
 
@@ -45,11 +52,30 @@ IdemKey = Annotated[
     status_code=201,
     response_model=FeedbackOut,
     responses={
+        **links.answered(
+            201,
+            "Stored and placed.",
+            GetFeedback=links.to(
+                "/api/v1/feedback/{feedback_id}", "GET", "The stored item.", feedback_id="$response.body#/id"
+            ),
+            GetIssue=links.to(
+                "/api/v1/issues/{issue_id}",
+                "GET",
+                "The issue it joined.",
+                issue_id="$response.body#/issue_id",
+            ),
+            RouteFeedback=links.to(
+                "/api/v1/feedback/{feedback_id}/route",
+                "POST",
+                "Correct its placement.",
+                feedback_id="$response.body#/id",
+            ),
+        ),
         200: {
             "model": FeedbackOut | DuplicateOut,
             "description": "Already stored (same source and external id): the stored item, or only its id "
             "for a key without the read scope",
-        }
+        },
     },
 )
 def post_feedback(
@@ -117,7 +143,16 @@ def _without_placement(result: IngestResult) -> IngestResult:
 
 
 class BulkTriageIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
+    # Exactly one of stage and issue, as the endpoint checks; said in the schema too.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["stage"], "properties": {"stage": {"type": "string"}}},
+                {"required": ["issue"], "properties": {"issue": {"type": "integer"}}},
+            ]
+        },
+    )
 
     items: list[BodyRowId] = Field(min_length=1, max_length=bulk.MAX_ITEMS, description="Feedback item ids.")
     stage: str | None = Field(

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.core import csv_export, pagination
+from app.core import csv_export, links, pagination
 from app.core.deps import get_session, read_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
@@ -21,7 +21,21 @@ from app.issues.schemas import EventPage, IssueDetail, IssueOut, IssuePage, Merg
 router = APIRouter(prefix="/api/v1/issues", tags=["issues"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("", response_model=IssuePage)
+@router.get(
+    "",
+    response_model=IssuePage,
+    responses=links.answered(
+        200,
+        "A page of issues.",
+        NextPage=links.to(
+            "/api/v1/issues",
+            "GET",
+            "The next page, in the same sort.",
+            cursor="$response.body#/next_cursor",
+            sort="$request.query.sort",
+        ),
+    ),
+)
 def list_issues(
     stage: str | None = None,
     status: Status | None = None,
@@ -74,7 +88,29 @@ def export_issues(
     return csv_export.response("issues.csv", fields, csv_export.paged(request.app.state.engine, page))
 
 
-@router.get("/{issue_id}", response_model=IssueDetail)
+@router.get(
+    "/{issue_id}",
+    response_model=IssueDetail,
+    responses=links.answered(
+        200,
+        "The issue.",
+        Transition=links.to(
+            "/api/v1/issues/{issue_id}/transitions", "POST", "Move it.", issue_id="$response.body#/id"
+        ),
+        Comment=links.to(
+            "/api/v1/issues/{issue_id}/comments", "POST", "Comment on it.", issue_id="$response.body#/id"
+        ),
+        Events=links.to(
+            "/api/v1/issues/{issue_id}/events", "GET", "Its history.", issue_id="$response.body#/id"
+        ),
+        Contributions=links.to(
+            "/api/v1/issues/{issue_id}/contributions",
+            "GET",
+            "The teams asked to help.",
+            issue_id="$response.body#/id",
+        ),
+    ),
+)
 def get_issue(
     issue_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> Any:

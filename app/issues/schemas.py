@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types_api import ApiModel
-from app.issues.lifecycle import STATUSES
+from app.issues.lifecycle import REASON_REQUIRED, STATUSES
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 
@@ -57,7 +57,15 @@ class IssuePage(BaseModel):
 
 
 class TransitionIn(ApiModel):
-    model_config = ConfigDict(extra="forbid")
+    # The moves that need a reason (lifecycle.REASON_REQUIRED) need one in the schema too: a reason with
+    # something besides spaces in it.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"to": {"enum": list(sorted(REASON_REQUIRED))}}, "required": ["to"]},
+            "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": r"\S"}}},
+        },
+    )
 
     to: Status
     reason: str | None = Field(default=None, max_length=4000)

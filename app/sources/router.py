@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.auth.deps import require
 from app.auth.service import Principal
-from app.core import pagination
+from app.core import links, pagination
 from app.core.deps import get_session
 from app.core.errors import InvalidInput, field_error
 from app.core.pagination import RowId
@@ -68,7 +68,24 @@ def _one(request: Request, session: Session, source: Source) -> dict[str, Any]:
     return _out(request, source, service.quarantine_counts(session, [source.id])[source.id])
 
 
-@router.post("", status_code=201, response_model=SourceOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=SourceOut,
+    responses=links.answered(
+        201,
+        "Created.",
+        GetSource=links.to(
+            "/api/v1/sources/{source_id}", "GET", "The source just made.", source_id="$response.body#/id"
+        ),
+        PatchSource=links.to(
+            "/api/v1/sources/{source_id}", "PATCH", "Change it.", source_id="$response.body#/id"
+        ),
+        DeleteSource=links.to(
+            "/api/v1/sources/{source_id}", "DELETE", "Delete it.", source_id="$response.body#/id"
+        ),
+    ),
+)
 def create_source(
     body: SourceIn,
     request: Request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from app.core.problems import validation_errors
 from app.inbox import service as inbox
 from app.inbox.models import InboundDelivery
 from app.sources.models import Source
-from app.sources.schemas import SourceIn, SourcePatch
+from app.sources.schemas import FETCHING_KINDS, MIN_TOKEN_LEN, SourceIn, SourcePatch
 from integrations import signatures
 from integrations.base import UnsafeURLError
 from integrations.surveys import KINDS, FieldMapping
@@ -26,9 +27,7 @@ from integrations.surveys.surveymonkey import split_secret
 from integrations.url_guard import check_base_url
 
 PROCESS_KIND = "source-delivery"
-FETCHING_KINDS = frozenset({"surveymonkey", "qualtrics"})
 DEFAULT_API_BASE = {"surveymonkey": "https://api.surveymonkey.com"}
-MIN_TOKEN_LEN = 24  # Qualtrics URL tokens: the token is the only proof of origin
 INBOX = InboundDelivery.__table__  # type: ignore[attr-defined]
 
 
@@ -107,9 +106,7 @@ def _check_secret(kind: str, secret: str) -> None:
             signatures.check_standard_webhooks_secret(secret)
         except ValueError:
             problem = "must be 'whsec_' followed by a base64 key"
-    elif kind == "qualtrics" and (
-        len(secret) < MIN_TOKEN_LEN or not secret.replace("-", "").replace("_", "").isalnum()
-    ):
+    elif kind == "qualtrics" and not re.fullmatch(rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LEN},}}", secret):
         problem = f"must be at least {MIN_TOKEN_LEN} URL-safe characters (letters, digits, - and _)"
     if problem:  # the message never repeats the secret
         raise InvalidInput(f"The secret {problem}.", errors=[field_error("secret", problem)])

@@ -12,6 +12,7 @@ from app.auth.service import Principal
 from app.connections import service as connections
 from app.connections.models import Integration
 from app.connections.schemas import IntegrationIn, IntegrationOut, IntegrationPage, IntegrationPatch
+from app.core import links
 from app.core.deps import get_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
@@ -53,7 +54,33 @@ def _secret(request: Request) -> str:
     return str(request.app.state.settings.secret_key.get_secret_value())
 
 
-@router.post("/integrations", response_model=IntegrationOut, status_code=201)
+@router.post(
+    "/integrations",
+    response_model=IntegrationOut,
+    status_code=201,
+    responses=links.answered(
+        201,
+        "Created.",
+        GetIntegration=links.to(
+            "/api/v1/integrations/{integration_id}",
+            "GET",
+            "The integration just made.",
+            integration_id="$response.body#/id",
+        ),
+        PatchIntegration=links.to(
+            "/api/v1/integrations/{integration_id}",
+            "PATCH",
+            "Change it.",
+            integration_id="$response.body#/id",
+        ),
+        DeleteIntegration=links.to(
+            "/api/v1/integrations/{integration_id}",
+            "DELETE",
+            "Delete it.",
+            integration_id="$response.body#/id",
+        ),
+    ),
+)
 def create_integration(
     body: IntegrationIn,
     request: Request,
