@@ -12,20 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
-from app import cli_customers, cli_metrics
+from app import cli_customers, cli_keys, cli_metrics
 from app.core.settings import Settings, UnsafeSettings, get_settings
 
 app = typer.Typer(help="Seam: turn customer feedback into confirmed fixes.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 journey_app = typer.Typer(help="The customer journey, as code.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
-secrets_app = typer.Typer(help="SEAM_SECRET_KEY and what it encrypts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")
-app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
-app.add_typer(secrets_app, name="secrets")
 err = Console(stderr=True)
 # Shipped in the package, so `seam demo` works from a plain install; examples/journey.yaml links to it.
 EXAMPLE_JOURNEY = Path(__file__).resolve().parent / "demo" / "journey.yaml"
@@ -55,6 +51,9 @@ app.add_typer(cli_customers.make_app(_process), name="customers")
 
 
 app.add_typer(cli_metrics.commands(_engine), name="metrics")
+keys_app, secrets_app = cli_keys.commands(_process)
+app.add_typer(keys_app, name="keys")
+app.add_typer(secrets_app, name="secrets")
 
 
 @db_app.command("upgrade")
@@ -91,116 +90,6 @@ def journey_apply(
         err.print(f"journey '{row.name}' applied as version {row.version}")
         if model is not None:
             err.print(f"routing model {model.version} in force ({model.examples} examples)")
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option(help="Who or what holds the key.")],
-    scopes: Annotated[str, typer.Option(help="Comma-separated: ingest, read, manage, admin.")] = "read",
-    expires_in_days: Annotated[
-        int | None, typer.Option(min=1, max=3650, help="Refused after this many days; default never.")
-    ] = None,
-) -> None:
-    """Create an API key. The key is printed once, alone on the last line."""
-    from datetime import timedelta
-
-    from app.auth.service import create_key
-    from app.core.clock import utcnow
-    from app.core.errors import InvalidInput
-
-    expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-    with Session(_engine(), expire_on_commit=False) as session:
-        try:
-            row, token = create_key(
-                session, name, [s.strip() for s in scopes.split(",") if s.strip()], expires_at=expires
-            )
-        except InvalidInput as exc:
-            err.print(f"[red]{exc.detail}[/red] {exc.errors[0]['message'] if exc.errors else ''}")
-            raise typer.Exit(2) from exc
-        session.commit()
-    err.print(
-        f"key '{row.name}' ({row.prefix}…) scopes {', '.join(row.scopes)}; store it now, it is shown once:"
-    )
-    typer.echo(token)
-
-
-def _when(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """Every key: id, prefix, name, scopes, created, expires, last used, revoked. Never the key itself."""
-    from app.auth.service import list_keys
-
-    with Session(_engine()) as session:
-        rows = list_keys(session)
-    typer.echo("id\tprefix\tname\tscopes\tcreated\texpires\tlast used\trevoked")
-    for r in rows:
-        cells = [str(r.id), r.prefix, r.name, ",".join(r.scopes), _when(r.created_at)]
-        cells += [_when(r.expires_at), _when(r.last_used_at), _when(r.revoked_at)]
-        typer.echo("\t".join(cells))
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    ref: Annotated[str, typer.Argument(help="The key's id or prefix (from `seam keys list`).")],
-) -> None:
-    """Revoke a key: it is refused from now on."""
-    from app.auth.service import find, revoke
-    from app.core.errors import NotFound
-
-    with Session(_engine(), expire_on_commit=False) as session:
-        try:
-            row = revoke(session, find(session, ref), "cli")
-        except NotFound as exc:
-            err.print(f"[red]{exc.detail}[/red]")
-            raise typer.Exit(2) from exc
-        session.commit()
-    err.print(f"key '{row.name}' ({row.prefix}…) revoked")
-
-
-@keys_app.command("rotate")
-def keys_rotate(
-    ref: Annotated[str, typer.Argument(help="The key's id or prefix (from `seam keys list`).")],
-) -> None:
-    """Replace a key with a new one (same name, scopes and expiry) and revoke the old one. The new key is
-    printed once, alone on the last line."""
-    from app.auth.service import find, rotate
-    from app.core.errors import DomainError
-
-    with Session(_engine(), expire_on_commit=False) as session:
-        try:
-            row, token = rotate(session, find(session, ref), "cli")
-        except DomainError as exc:
-            err.print(f"[red]{exc.detail}[/red]")
-            raise typer.Exit(2) from exc
-        session.commit()
-    err.print(f"key '{row.name}' rotated: the old key is revoked; store the new one now, it is shown once:")
-    typer.echo(token)
-
-
-@secrets_app.command("rotate")
-def secrets_rotate() -> None:
-    """Re-encrypt every stored credential and webhook secret with the newest key in SEAM_SECRET_KEY
-    (comma-separated, newest first). Run it after putting a new key first; then drop the old one."""
-    from app.connections import service as connections
-    from app.core.crypto import DecryptionError
-    from app.sources import service as sources
-
-    secret = get_settings().secret_key.get_secret_value()
-    with Session(_engine()) as session:
-        try:
-            integrations = connections.reencrypt_all(session, secret)
-            sources_done = sources.reencrypt_all(session, secret)
-        except DecryptionError as exc:
-            session.rollback()
-            err.print(
-                f"[red]nothing changed:[/red] {exc}; list the old key after the new one", highlight=False
-            )
-            raise typer.Exit(2) from None
-        session.commit()
-    err.print(f"re-encrypted with the newest key: {integrations} integrations, {sources_done} sources")
 
 
 @import_app.command("feedback")
