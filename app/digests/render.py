@@ -197,4 +197,5 @@ class Renderer:
             subject=shared.subject,
             html=shared.html.replace(_NAME, str(escape(name))),
             text=shared.text.replace(_NAME, name),
+            charts=shared.charts,
         )

@@ -24,6 +24,9 @@ def test_each_leader_gets_exactly_their_own_rendering() -> None:
         alone = render(digest)
         shared = renderer.render(digest)
         assert (shared.subject, shared.html, shared.text) == (alone.subject, alone.html, alone.text)
+        # The charts the HTML names by cid travel with it (tests/integration/loop/test_digest_images.py
+        # receives them over SMTP).
+        assert shared.charts == alone.charts
     assert "Hello Sam O&#39;Brien &amp; &lt;Partners&gt;," in renderer.render(same[1]).html
     assert "Hello Sam O'Brien & <Partners>," in renderer.render(same[1]).text
     assert "Renew" in renderer.render(other).html and "Renew" not in renderer.render(same[2]).html
