@@ -76,6 +76,17 @@ def persona_trends(
 ) -> Any:
     """Per persona, stage and moment: the figure of each scale per bucket by `occurred_at`, with sample
     sizes and 95 % intervals, and whether the last complete bucket dropped significantly (customers only)."""
+    return _trends(session, stage, since, until, bucket)
+
+
+def _trends(
+    session: Session,
+    stage: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    bucket: Literal["week", "month"],
+) -> dict[str, Any]:
+    """The persona trends body, for the JSON and the CSV alike."""
     start, end = _window(since, until)
     _stage(session, stage)
     t = personas.trends(
@@ -96,17 +107,11 @@ def persona_trends_csv(
     until: Instant | None = None,
     bucket: BucketQ = "month",
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> StreamingResponse:
     """The persona trends of the same filters, one row per series and bucket, with `dropped` true on the
     rows of a series flagged for a significant drop. Computed whole (as the JSON is), then streamed."""
-    start, end = _window(since, until)
-    _stage(session, stage)
-    body = views.trends(
-        personas.trends(
-            session, journeys.current(session), since=start, until=end, bucket=bucket, stage=stage
-        )
-    )
+    body = _trends(session, stage, since, until, bucket)
     rows = [
         [*(s[c] for c in SERIES_COLUMNS), *(p[c] for c in POINT_COLUMNS), s["drop"] is not None]
         for s in body["series"]
@@ -122,7 +127,7 @@ def stage_metrics_csv(
     until: Instant | None = None,
     bucket: BucketQ = "month",
     _: Principal = Depends(require("read")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
 ) -> StreamingResponse:
     """The stage's customer score (`series` = `score`, % of scale) and each shared metric (`series` = its
     key) per bucket, one row per series and bucket."""
