@@ -42,6 +42,7 @@ from app.outbox import service as outbox
 from app.outbox.handlers import Handlers
 from app.outbox.limits import VendorKeys
 from app.outbox.metrics import Purpose
+from app.privacy.outbox_payloads import outbox_payloads_job
 from app.privacy.retention import retention_job
 from app.routing import consolidation as routing_consolidation
 from app.routing import handlers as routing_handlers
@@ -136,6 +137,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("intake.idempotency_expiry", Daily(3, 47), idempotency.purge_job),
     # Items past their source's retention (or SEAM_RETENTION_DAYS) lose text, metadata and contacts.
     ScheduledJob("privacy.retention", Daily(4, 23), retention_job),
+    # Sent messages keep no addresses or words past SEAM_OUTBOX_KEEP_DAYS; their dedupe keys stay.
+    ScheduledJob("privacy.outbox_payloads", Daily(4, 41), outbox_payloads_job),
 )
 
 TRANSITION_REACTIONS: tuple[reactions.Reaction, ...] = (

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         description="Days items keep their text, metadata and contact details when their source sets no "
         "retention of its own; unset: kept.",
     )
+    outbox_keep_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a delivered or cancelled outbound message keeps its payload (addresses, words); "
+        "the row and its dedupe key stay.",
+    )
     smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.")
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: Literal["off", "on", "required"] = Field(default="required")

@@ -1,6 +1,7 @@
 """Retention per source: the daily `privacy.retention` job blanks the text, metadata and contact
 details of items older than their source's `retention_days` (else `SEAM_RETENTION_DAYS`; neither set:
-kept), and empties the source's processed raw deliveries of that age.
+kept), and empties the source's processed raw deliveries of that age. A purged item's stored sentence
+vector and any routing example copied from its words go with them: both are derived from the text.
 
 Age is counted from `received_at`, when Seam received the item: it is our own clock, so a sender cannot
 shorten or stretch how long we hold what it sent, and an import of old answers is kept for the whole
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, select, update
+from sqlalchemy import String, bindparam, delete, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -25,12 +26,15 @@ from app.core.sql import is_in
 from app.inbox.models import InboundDelivery
 from app.privacy.holdings import ITEMS
 from app.privacy.subject import kept_metadata
+from app.routing.models import ItemVector, RoutingConfirmation
 from app.scheduler.registry import JobRun
 from app.sources.models import Source
 from app.sources.service import channel
 
 SOURCES = Source.__table__  # type: ignore[attr-defined]
 INBOX = InboundDelivery.__table__  # type: ignore[attr-defined]
+VECTORS = ItemVector.__table__  # type: ignore[attr-defined]
+CONFIRMATIONS = RoutingConfirmation.__table__  # type: ignore[attr-defined]
 RETENTION = "retention"
 BATCH = 1000
 
@@ -90,6 +94,10 @@ def purge_batch(session: Session, default_days: int | None, now: datetime, limit
                 ),
                 changes,
             )
+            ids = [r.id for r in rows]
+            # The model already trained keeps what it learned; the words themselves do not stay.
+            session.execute(delete(VECTORS).where(VECTORS.c.item_id.in_(ids)))
+            session.execute(delete(CONFIRMATIONS).where(CONFIRMATIONS.c.item_id.in_(ids)))
             return len(rows)
     return 0
 

@@ -15,6 +15,7 @@ from app.core.clock import utcnow
 from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
 from app.issues.models import ExperienceIssue
+from app.routing.models import ItemVector, RoutingConfirmation
 from app.scheduler.registry import JobRun, SchedulerConfig
 from app.wiring import job
 from tests.support.api import auth, settings_for
@@ -147,3 +148,35 @@ def test_a_retention_is_changed_and_cleared(journey_client: TestClient, admin_ke
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "retention_days"
     cleared = journey_client.patch(path, json={"retention_days": None}, headers=auth(admin_key))
     assert cleared.status_code == 200 and cleared.json()["retention_days"] is None
+
+
+def test_a_purged_items_vector_and_routing_example_go_with_its_words(
+    journey_client: TestClient, admin_key: str, engine: Engine
+) -> None:
+    for external_id in ("aged", "fresh"):
+        body = {"source": "app", "external_id": external_id, "text": f"Card page froze ({external_id})"}
+        post_item(journey_client, admin_key, body)
+    ids = {i.external_id: i.id for i in _items(engine).values()}
+    with Session(engine) as session:
+        for external_id, item_id in ids.items():
+            assert item_id is not None
+            session.merge(ItemVector(item_id=item_id, encoder="test", vector=b"\x00\x01"))
+            session.add(
+                RoutingConfirmation(
+                    item_id=item_id,
+                    text=f"Card page froze ({external_id})",
+                    stage="pay",
+                    method="triage",
+                    actor="t",
+                )
+            )
+        session.commit()
+    _age(engine, "aged", 40)
+
+    _run(engine, retention_days=30)
+
+    with Session(engine) as session:
+        vectors = {v.item_id for v in session.execute(select(ItemVector)).scalars()}
+        examples = [(c.item_id, c.text) for c in session.execute(select(RoutingConfirmation)).scalars()]
+    assert vectors == {ids["fresh"]}
+    assert examples == [(ids["fresh"], "Card page froze (fresh)")]
