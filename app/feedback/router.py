@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.core import csv_export, pagination
-from app.core.deps import get_session, read_session
+from app.core.deps import get_session, read_engine, read_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.types_api import IsoDatetime
@@ -103,7 +103,7 @@ def export_feedback(
         return out, (None if last is None else (last.occurred_at if sort == "occurred" else None, last.id))
 
     fields = list(FeedbackOut.model_fields)
-    return csv_export.response("feedback.csv", fields, csv_export.paged(request.app.state.engine, page))
+    return csv_export.response("feedback.csv", fields, csv_export.paged(read_engine(request), page))
 
 
 def _page(

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.deps import require
 from app.auth.service import Principal
 from app.core import csv_export, links, pagination
-from app.core.deps import get_session, read_session
+from app.core.deps import get_session, read_engine, read_session
 from app.core.pagination import RowId
 from app.core.problems import PROBLEM_RESPONSES
 from app.issues import queries
@@ -85,7 +85,7 @@ def export_issues(
         )
         return out, last
 
-    return csv_export.response("issues.csv", fields, csv_export.paged(request.app.state.engine, page))
+    return csv_export.response("issues.csv", fields, csv_export.paged(read_engine(request), page))
 
 
 @router.get(

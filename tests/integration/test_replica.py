@@ -8,7 +8,9 @@ write, a read served by the primary must. With CI=true a replica that cannot be 
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import io
 import os
 import subprocess
 import time
@@ -147,6 +149,15 @@ def _listed(client: TestClient, key: str) -> tuple[set[str], int]:
     return {i["external_id"] for i in feedback.json()["items"]}, len(issues.json()["items"])
 
 
+def _exported(client: TestClient, key: str) -> tuple[set[str], int]:
+    """The CSV exports, which read page by page in sessions of their own, follow the lists."""
+    feedback = client.get("/api/v1/feedback.csv", headers=auth(key))
+    issues = client.get("/api/v1/issues.csv", headers=auth(key))
+    assert feedback.status_code == issues.status_code == 200, (feedback.text, issues.text)
+    rows = list(csv.DictReader(io.StringIO(feedback.text)))
+    return {r["external_id"] for r in rows}, len(issues.text.strip().splitlines()) - 1
+
+
 def test_lists_read_the_replica_writes_go_to_the_primary_and_a_writer_reads_its_writes(
     app_client: TestClient, pg_engine: Engine, replica: Engine
 ) -> None:
@@ -169,11 +180,13 @@ def test_lists_read_the_replica_writes_go_to_the_primary_and_a_writer_reads_its_
         # Read-your-writes: the writer's lists come from the primary.
         assert client.get("/test-only/recovery").json() == {"in_recovery": False}
         assert _listed(client, key) == ({"written-while-paused"}, 1)
+        assert _exported(client, key) == ({"written-while-paused"}, 1)
 
         # Another client (no write cookie) is served by the replica, which lags behind.
         client.cookies.clear()
         assert client.get("/test-only/recovery").json() == {"in_recovery": True}
         assert _listed(client, key) == (set(), 0)
+        assert _exported(client, key) == (set(), 0)
         # A read that is not a lag-tolerant list still goes to the primary.
         item = client.get("/api/v1/feedback/1", headers=auth(key))
         assert item.status_code == 200 and item.json()["external_id"] == "written-while-paused"
