@@ -4,6 +4,9 @@ Building an httpx client makes a fresh SSL context (certifi's bundle parsed agai
 machine), which dwarfed a 50 ms vendor call when each outbox message built its own adapter. Handing
 the adapters this transport skips that, and keeps connections to the vendor alive across messages.
 The pool is bound to the event loop it was first used on, so there is one per loop.
+
+Each request passes the outbox worker's vendor gate (`integrations.calls`): the worker's per-vendor
+slot is held for the call, not for the delivery's database work around it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from functools import cache
 
 import httpx
 
+from integrations.calls import PAUSING_STATUSES, vendor_call
+from integrations.http import parse_retry_after
 from integrations.url_guard import pinned_transport
 
 
@@ -30,7 +35,13 @@ class SharedTransport(httpx.AsyncBaseTransport):
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._inner.handle_async_request(request)
+        async with vendor_call() as call:
+            response = await self._inner.handle_async_request(request)
+            if response.status_code in PAUSING_STATUSES:
+                wait = parse_retry_after(response.headers)
+                if wait:
+                    call.refused(wait)
+            return response
 
     async def aclose(self) -> None:
         """Shared: not closed by any one client."""

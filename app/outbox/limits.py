@@ -17,13 +17,11 @@ from sqlmodel import Session
 from app.core.settings import Settings
 from app.outbox.models import OutboxMessage
 from integrations.base import RetryableError
+from integrations.calls import PAUSING_STATUSES
 
 # (session, message, settings) -> the vendor the message's delivery calls.
 VendorKey = Callable[[Session, OutboxMessage, Settings], str]
 VendorKeys = Mapping[str, VendorKey]
-
-# A vendor's way of saying "too many, come back later"; other retryable errors say nothing about load.
-PAUSING_STATUSES = frozenset({429, 503})
 
 
 def vendor_of(session: Session, message: OutboxMessage, settings: Settings, keys: VendorKeys) -> str:

@@ -2,10 +2,11 @@
 
 A worker holds `SEAM_WORKER_BATCH` claimed messages at most beyond the ones it is delivering, runs up to
 `SEAM_WORKER_CONCURRENCY` handlers at once and at most `SEAM_VENDOR_CONCURRENCY` of them against one
-vendor (`app.outbox.limits`). Exactly once holds as with one at a time: a message is called only while
-this worker's lease on it has at least half its length left, and completion applies only while the row
-is still ours; a message that waited too long for a slot, or whose vendor asked us to wait, is given
-back untried.
+vendor (`app.outbox.limits`). The vendor's slot is held for the vendor call alone (`integrations.calls`):
+the delivery's reads and writes around it run outside, so a vendor sees as many calls at once as it
+allows. Exactly once holds as with one at a time: a message is called only while this worker's lease on
+it has at least half its length left, and completion applies only while the row is still ours; a
+message that waited too long for a slot, or whose vendor asked us to wait, is given back untried.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +33,7 @@ from app.outbox.handlers import Handlers, JobContext
 from app.outbox.limits import Limits, VendorKeys, pause_asked, vendor_of
 from app.outbox.models import OutboxMessage
 from integrations.base import PermanentError, RetryableError
+from integrations.calls import Call, Gate, HeldBack, gated
 
 log = logging.getLogger("seam.outbox")
 
@@ -90,15 +93,19 @@ class Deliveries:
         claimed_at = time.monotonic()
         self.waiting += 1
         try:
-            async with self.limits.vendor(vendor), self.limits.all:
+            async with self.limits.all:
                 self.waiting -= 1
                 self.running += 1
                 try:
                     wait = self._give_back_for(vendor, claimed_at)
-                    if wait is not None:
-                        await asyncio.to_thread(self._release, message, wait)
+                    outcome = (
+                        HeldBack(wait)
+                        if wait is not None
+                        else await self._attempt(message, vendor, claimed_at)
+                    )
+                    if isinstance(outcome, HeldBack):
+                        await asyncio.to_thread(self._release, message, outcome.wait_s)
                         return
-                    outcome = await self._attempt(message)
                     if outcome is not None and outcome.pause_s is not None:
                         self.limits.pause(vendor, outcome.pause_s)
                 finally:
@@ -107,6 +114,36 @@ class Deliveries:
             await asyncio.to_thread(self._record, message, outcome)
         except Exception:
             log.exception("outbox %s (%s): recording the outcome failed", message.id, message.kind)
+
+    def _gate(self, vendor: str, claimed_at: float) -> Gate:
+        """The delivery's vendor slot, taken for each call to the vendor. Before the first call it may
+        still hold the message back (lease too short, vendor paused, worker stopping); after it, the
+        delivery is under way and later calls only wait for the slot. A refusal with a wait pauses the
+        vendor before the slot is let go."""
+        limits, called = self.limits, False
+
+        class _Watched:
+            def refused(self, wait_s: float) -> None:
+                limits.pause(vendor, wait_s)
+
+        @asynccontextmanager
+        async def hold() -> AsyncIterator[Call]:
+            nonlocal called
+            async with limits.vendor(vendor):
+                if not called:
+                    wait = self._give_back_for(vendor, claimed_at)
+                    if wait is not None:
+                        raise HeldBack(wait)
+                    called = True
+                try:
+                    yield _Watched()
+                except RetryableError as exc:
+                    pause = pause_asked(exc)
+                    if pause is not None:
+                        limits.pause(vendor, pause)
+                    raise
+
+        return hold
 
     def _give_back_for(self, vendor: str, claimed_at: float) -> float | None:
         """Seconds to hold the message back instead of calling now, or None to call."""
@@ -124,13 +161,18 @@ class Deliveries:
             service.release(session, message.id, self.worker, now=now, until=now + timedelta(seconds=wait_s))
             session.commit()
 
-    async def _attempt(self, message: OutboxMessage) -> Failure | None:
+    async def _attempt(
+        self, message: OutboxMessage, vendor: str, claimed_at: float
+    ) -> Failure | HeldBack | None:
         handler = self.handlers.get(message.kind)
         ctx = JobContext(engine=self.engine, settings=self.settings, now=self.clock(), worker=self.worker)
         try:
             if handler is None:
                 raise PermanentError(f"no handler for outbox kind '{message.kind}'")
-            await handler(ctx, message)
+            with gated(self._gate(vendor, claimed_at)):
+                await handler(ctx, message)
+        except HeldBack as held:
+            return held  # nothing was sent: given back untried
         except RetryableError as exc:
             return Failure(True, str(exc), exc.retry_after, pause_asked(exc))
         except PermanentError as exc:

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import getaddresses
-from typing import Literal
+from typing import Any, Literal
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, model_validator
 
 from integrations.base import IntegrationError, PermanentError, RetryableError
+from integrations.calls import vendor_call
 
 logger = logging.getLogger("integrations.smtp")
 
@@ -139,6 +140,22 @@ class SmtpSender:
         if not recipients:
             raise PermanentError("the message has no recipient")
         start_tls = {"off": False, "on": None, "required": True}[cfg.starttls]
+        async with vendor_call():
+            refused, reply = await self._send(message, recipients, start_tls)
+        accepted = [r for r in recipients if r not in refused]
+        message_id = message["Message-ID"]
+        logger.info("smtp sent %s to %d recipient(s) via %s", message_id, len(accepted), self.where)
+        return SendResult(
+            message_id=message_id,
+            accepted=accepted,
+            refused={addr: _trim(f"{resp.code} {resp.message}") for addr, resp in refused.items()},
+            reply=_trim(reply),
+        )
+
+    async def _send(
+        self, message: EmailMessage, recipients: Sequence[str], start_tls: bool | None
+    ) -> tuple[dict[str, Any], str]:
+        cfg = self.config
         try:
             refused, reply = await aiosmtplib.send(
                 message,
@@ -159,12 +176,4 @@ class SmtpSender:
             error = map_error(exc, self.where)
             logger.warning("smtp send failed: %s", error.message)
             raise error from None
-        accepted = [r for r in recipients if r not in refused]
-        message_id = message["Message-ID"]
-        logger.info("smtp sent %s to %d recipient(s) via %s", message_id, len(accepted), self.where)
-        return SendResult(
-            message_id=message_id,
-            accepted=accepted,
-            refused={addr: _trim(f"{resp.code} {resp.message}") for addr, resp in refused.items()},
-            reply=_trim(reply),
-        )
+        return refused, reply

@@ -3,7 +3,8 @@ that answers 429 with Retry-After is paused alone; a SIGKILL mid-batch loses and
 
 The first two run the real worker loop (`run_forever`) in a thread against a loopback vendor that takes
 50 ms per request and counts the requests it holds at once; the handler is a plain HTTP call through
-`integrations.http.raise_for_response`, as the adapters make it. The third kills a real `seam worker`
+`integrations.http.raise_for_response`, inside `integrations.calls.vendor_call` as the adapters' shared
+transport makes it. The third kills a real `seam worker`
 process while it holds a batch of Jira creates.
 """
 
@@ -35,6 +36,7 @@ from app.outbox.models import OutboxMessage
 from app.outbox.worker import run_forever
 from app.sync.models import Contribution
 from app.sync.service import CREATE_KIND
+from integrations.calls import vendor_call
 from integrations.http import raise_for_response
 from tests.fakes.counting import CountingVendor
 from tests.fakes.fixtures import jira_fake  # noqa: F401
@@ -48,13 +50,37 @@ KIND = "t-call"
 
 async def _call(ctx: JobContext, message: OutboxMessage) -> None:
     p = message.payload
-    async with httpx.AsyncClient(verify=False, timeout=10) as client:
+    async with httpx.AsyncClient(verify=False, timeout=10) as client, vendor_call():
         response = await client.post(f"{p['url']}/v/{p['vendor']}/deliver", content=message.dedupe_key)
-    raise_for_response(response, f"stand-in {p['vendor']}")
+        raise_for_response(response, f"stand-in {p['vendor']}")
 
 
-HANDLERS: Handlers = {KIND: _call}
-KEYS: VendorKeys = {KIND: lambda _s, message, _settings: f"test:{message.payload['vendor']}"}
+class _Busy:
+    """Handlers inside their own work (outside the vendor call) at once, at most."""
+
+    def __init__(self) -> None:
+        self.now = self.max = 0
+
+
+BUSY = _Busy()
+PREPARED_KIND = "t-prepared-call"
+
+
+async def _prepared_call(ctx: JobContext, message: OutboxMessage) -> None:
+    """Work of its own first (reads, building a request: 150 ms here), then the vendor call."""
+    BUSY.now += 1
+    BUSY.max = max(BUSY.max, BUSY.now)
+    try:
+        await asyncio.sleep(0.15)
+    finally:
+        BUSY.now -= 1
+    await _call(ctx, message)
+
+
+HANDLERS: Handlers = {KIND: _call, PREPARED_KIND: _prepared_call}
+KEYS: VendorKeys = {
+    kind: lambda _s, message, _settings: f"test:{message.payload['vendor']}" for kind in (KIND, PREPARED_KIND)
+}
 
 
 @pytest.fixture
@@ -65,13 +91,13 @@ def vendor() -> Iterator[CountingVendor]:
         yield fake
 
 
-def _enqueue(engine: Engine, url: str, vendors: dict[str, int]) -> list[str]:
+def _enqueue(engine: Engine, url: str, vendors: dict[str, int], kind: str = KIND) -> list[str]:
     keys = []
     with Session(engine) as session:
         for name, n in vendors.items():
             for i in range(n):
                 key = f"{name}:{i}"
-                service.enqueue(session, KIND, key, {"url": url, "vendor": name})
+                service.enqueue(session, kind, key, {"url": url, "vendor": name})
                 keys.append(key)
         session.commit()
     return keys
@@ -133,6 +159,21 @@ def test_deliveries_run_side_by_side_up_to_the_limits_and_each_once(
     with Session(engine) as session:
         attempts = set(session.execute(select(col(OutboxMessage.attempts))).scalars())
     assert attempts == {1}
+
+
+def test_the_vendor_slot_is_held_for_the_call_and_not_for_the_work_around_it(
+    engine: Engine, vendor: CountingVendor
+) -> None:
+    settings = settings_for(engine, worker_batch=16, worker_concurrency=8, vendor_concurrency=2)
+    BUSY.now = BUSY.max = 0
+    keys = _enqueue(engine, vendor.url, {"one": 24}, kind=PREPARED_KIND)  # type: ignore[attr-defined]
+
+    _work_until(engine, settings, _all_done(engine, len(keys)))
+
+    # Eight deliveries prepared side by side while the vendor never had more than its two calls.
+    assert vendor.vendor_max == {"one": 2}
+    assert BUSY.max > 2, BUSY.max
+    assert vendor.delivered() == {k: 1 for k in keys}
 
 
 def test_a_rate_limited_vendor_is_paused_while_others_flow(engine: Engine, vendor: CountingVendor) -> None:
