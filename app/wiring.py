@@ -27,7 +27,9 @@ from app.digests import build as digests_build
 from app.digests.jobs import digests_job
 from app.insights import board_flags as insight_board_flags
 from app.insights import checks as insight_checks
+from app.intake import deferred as intake_deferred
 from app.intake import idempotency
+from app.intake.ingest import PLACE_KIND
 from app.issues import owners, reactions
 from app.journey import service as journeys
 from app.loop import customers as loop_customers
@@ -68,6 +70,7 @@ HANDLERS: Handlers = {
     loop_customers.ZENDESK_KIND: loop_handlers.zendesk_comment,
     RETRAIN_KIND: routing_handlers.retrain,
     PROCESS_KIND: sources_processing.process_delivery,
+    PLACE_KIND: intake_deferred.place_pending,
     # Tickets carry the issue's priority and due date, and follow them when they change.
     CREATE_KIND: partial(sync_handlers.create_ticket, assessment=loop_queries.assessment),
     loop_service.ASSESSED_KIND: partial(sync_handlers.follow_assessment, assessment=loop_queries.assessment),

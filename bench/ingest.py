@@ -1,11 +1,15 @@
 """Ingest throughput: Seam's service path and HTTP path, each against a raw Core executemany baseline.
 
     python bench/ingest.py [--items 20000] [--batch 1000] [--repeat 3] [--db sqlite,postgres]
-                           [--only raw,service,http] [--fresh-texts]
+                           [--only raw,service,http] [--fresh-texts] [--placement inline|deferred]
 
 Texts repeat from run to run, so after the first run the encoder's cache (app.routing.vectors) serves
 them and the median measures everything but encoding; `--fresh-texts` makes every run's texts new, so
 the encoder runs in every timed run (the cost of distinct texts).
+
+`--placement deferred` times what a request does under `SEAM_PLACEMENT=deferred` (store the items
+pending, queue their placement) and, apart, the worker placing them (`worker_placement_items_per_s`);
+`bench/placement_lag.py` measures the lag at a sustained rate.
 
 `--only` runs some of the paths (for a profile of one; the ratios need raw in the same run).
 
@@ -37,6 +41,7 @@ from app.auth.service import create_key
 from app.core.actor import Actor
 from app.core.settings import Settings
 from app.feedback.schemas import FeedbackIn
+from app.intake import deferred
 from app.intake import ingest as feedback
 from app.journey import service as journeys
 from app.main import create_app
@@ -121,20 +126,36 @@ def time_raw(engine: Engine, items: list[dict[str, Any]], batch: int) -> float:
     return time.perf_counter() - start
 
 
-def time_service(engine: Engine, items: list[dict[str, Any]], batch: int) -> float:
+def time_service(engine: Engine, items: list[dict[str, Any]], batch: int, defer: bool = False) -> float:
     start = time.perf_counter()
     for i in range(0, len(items), batch):
         with Session(engine, expire_on_commit=False) as session:
             good, bad = feedback.validate_raw(items[i : i + batch])
             assert not bad
-            feedback.ingest(session, journeys.current(session), good, Actor("bench"))
+            feedback.ingest(session, journeys.current(session), good, Actor("bench"), defer=defer)
             session.commit()
     return time.perf_counter() - start
 
 
+def time_placement(engine: Engine, batch: int) -> tuple[float, int]:
+    """The worker's share of a deferred ingest: every pending item placed, one stored batch at a time
+    (as the queued messages name them)."""
+    with engine.connect() as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(text("SELECT id FROM feedback_items WHERE state = 'pending' ORDER BY id"))
+        ]
+    start = time.perf_counter()
+    placed = sum(deferred.place_items(engine, ids[i : i + batch]) for i in range(0, len(ids), batch))
+    return time.perf_counter() - start, placed
+
+
 class Server:
-    def __init__(self, engine: Engine) -> None:
-        app = create_app(Settings(database_url=engine.url.render_as_string(hide_password=False)), engine)
+    def __init__(self, engine: Engine, placement: str = "inline") -> None:
+        url = engine.url.render_as_string(hide_password=False)
+        # The in-process worker stays off: the HTTP path is timed alone, as the service path is.
+        settings = Settings(database_url=url, placement=placement, inprocess_worker=False)
+        app = create_app(settings, engine)
         self.port = 18000 + random.randint(0, 999)
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
@@ -167,8 +188,15 @@ def _rounded(value: float, digits: int) -> float | None:
 
 
 def bench_db(
-    kind: str, n: int, batch: int, repeat: int, only: set[str], fresh_texts: bool = False
+    kind: str,
+    n: int,
+    batch: int,
+    repeat: int,
+    only: set[str],
+    fresh_texts: bool = False,
+    placement: str = "inline",
 ) -> dict[str, Any]:
+    defer = placement == "deferred"
     with fresh_database(kind) as engine:
         with Session(engine) as session:
             journeys.apply(
@@ -177,8 +205,8 @@ def bench_db(
             _, key = create_key(session, "bench", ["admin"])
             session.commit()
         FeedbackIn.model_validate(make_items(1, 0)[0])  # warm imports and validators
-        raw, svc, http = [], [], []
-        with Server(engine) as base:
+        raw, svc, http, place = [], [], [], []
+        with Server(engine, placement) as base:
             for run in range(repeat):
                 items = make_items(n, run, fresh_texts)
                 if "raw" in only:
@@ -186,7 +214,11 @@ def bench_db(
                     raw.append(time_raw(engine, items, batch))
                 if "service" in only:
                     reset(engine)
-                    svc.append(time_service(engine, items, batch))
+                    svc.append(time_service(engine, items, batch, defer))
+                    if defer:
+                        spent, placed = time_placement(engine, batch)
+                        assert placed == n, (placed, n)
+                        place.append(spent)
                 if "http" in only:
                     reset(engine)
                     if fresh_texts:  # new texts for the HTTP path too, not the ones just encoded
@@ -196,7 +228,9 @@ def bench_db(
             placed = conn.execute(
                 text("SELECT count(*) FROM feedback_items WHERE issue_id IS NOT NULL")
             ).scalar()
-    raw_rate, svc_rate, http_rate = (n / median(t) if t else float("nan") for t in (raw, svc, http))
+    raw_rate, svc_rate, http_rate, place_rate = (
+        n / median(t) if t else float("nan") for t in (raw, svc, http, place)
+    )
     return {
         "db": kind,
         "items": n,
@@ -209,6 +243,10 @@ def bench_db(
         "http_ratio": _rounded(http_rate / raw_rate, 3),
         "encoder": vectors.encoder_name() or "off (TF-IDF)",
         "fresh_texts": fresh_texts,
+        "placement": placement,
+        # Deferred: the worker's rate placing what the service path stored, and as a share of raw.
+        "worker_placement_items_per_s": _rounded(place_rate, 0),
+        "worker_placement_ratio": _rounded(place_rate / raw_rate, 3),
     }
 
 
@@ -222,10 +260,11 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--only", default="raw,service,http")
     parser.add_argument("--fresh-texts", action="store_true")
+    parser.add_argument("--placement", choices=["inline", "deferred"], default="inline")
     args = parser.parse_args()
     only = set(args.only.split(","))
     results = [
-        bench_db(kind, args.items, args.batch, args.repeat, only, args.fresh_texts)
+        bench_db(kind, args.items, args.batch, args.repeat, only, args.fresh_texts, args.placement)
         for kind in args.db.split(",")
     ]
     print(f"{'db':<10}{'raw items/s':>14}{'service/s':>12}{'ratio':>8}{'http/s':>10}{'ratio':>8}")

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Larger request bodies get 413.")
     batch_max_items: int = Field(default=1000, description="Most items accepted by one batch request.")
+    # Routing and grouping (the encoder above all) cost far more than storing; deferred, an API request
+    # stores its items and the worker places them in batches a moment later.
+    placement: Literal["inline", "deferred"] = Field(
+        default="inline",
+        description="Place API items in the request (`inline`: the answer names the issue), or store them "
+        "`pending` and place them in the worker (`deferred`: faster requests, a short placement lag).",
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links we send.")
     log_level: str = Field(default="INFO", description="Level of every Seam logger, in every process.")
     # JSON by default: production runs in containers whose lines go to a log store, which needs fields,

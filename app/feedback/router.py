@@ -37,7 +37,7 @@ def list_feedback(
     stage: str | None = None,
     issue_id: Annotated[int | None, Query(alias="issue", ge=1, le=pagination.MAX_ID)] = None,
     source: str | None = None,
-    state: Annotated[str | None, Query(pattern="^(placed|triage)$")] = None,
+    state: Annotated[str | None, Query(pattern="^(placed|triage|pending)$")] = None,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     sort: Annotated[
@@ -80,7 +80,7 @@ def export_feedback(
     stage: str | None = None,
     issue_id: Annotated[int | None, Query(alias="issue", ge=1, le=pagination.MAX_ID)] = None,
     source: str | None = None,
-    state: Annotated[str | None, Query(pattern="^(placed|triage)$")] = None,
+    state: Annotated[str | None, Query(pattern="^(placed|triage|pending)$")] = None,
     since: IsoDatetime | None = None,
     until: IsoDatetime | None = None,
     _: Principal = Depends(require("read")),

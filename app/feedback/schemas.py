@@ -69,7 +69,7 @@ class FeedbackOut(BaseModel):
     occurred_at: datetime
     received_at: datetime
     metadata: dict[str, Any]
-    state: Literal["placed", "triage"]
+    state: Literal["placed", "triage", "pending"]
     stage: str | None
     moment: str | None
     issue_id: int | None
@@ -93,7 +93,7 @@ class IngestResult(BaseModel):
     status: Literal["created", "duplicate", "rejected"]
     id: int | None = None
     issue_id: int | None = None
-    state: Literal["placed", "triage"] | None = None
+    state: Literal["placed", "triage", "pending"] | None = None
     errors: list[dict[str, str]] = Field(default_factory=list)
 
 

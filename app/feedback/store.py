@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from app.core.sql import insert_ignore
@@ -44,3 +44,23 @@ def move_items(session: Session, from_issue: int, to_issue: int) -> list[int]:
     moved = sorted(session.execute(select(ITEMS.c.id).where(ITEMS.c.issue_id == from_issue)).scalars())
     session.execute(update(ITEMS).where(ITEMS.c.issue_id == from_issue).values(issue_id=to_issue))
     return moved
+
+
+def place_stored(session: Session, placed: Sequence[dict[str, Any]]) -> None:
+    """Writes where stored items were placed (state, stage, moment, placement, issue), one executemany:
+    items stored at once and placed later by the worker."""
+    if not placed:
+        return
+    c = ITEMS.c
+    stmt = (
+        update(ITEMS)
+        .where(c.id == bindparam("p_id"))
+        .values(
+            state=bindparam("p_state"),
+            stage=bindparam("p_stage"),
+            moment=bindparam("p_moment"),
+            placement=bindparam("p_placement", type_=c.placement.type),
+            issue_id=bindparam("p_issue_id"),
+        )
+    )
+    session.connection().execute(stmt, [{f"p_{k}": v for k, v in row.items()} for row in placed])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,8 +30,14 @@ from app.intake import metrics as ingest_metrics
 from app.issues import evidence
 from app.issues import service as issues
 from app.journey.schemas import Journey
+from app.outbox import service as outbox
 from app.routing import index as grouping_index
 from app.routing import model_store, placement, sentiment, trigger_count, vectors
+
+# Stored at once, placed by the worker (`defer`): no stage and no issue until then.
+PENDING = "pending"
+PENDING_PLACEMENT = {"method": "pending", "reason": "stored; the worker places it shortly"}
+PLACE_KIND = "intake.place"
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class PlacedApart:
 @dataclass
 class _Row:
     index: int
-    item: FeedbackIn
+    item: FeedbackIn | FeedbackItem
     values: dict[str, Any]
     decision: placement.Decision | None
     why: dict[str, Any]
@@ -110,14 +116,52 @@ def ingest(
     *,
     now: datetime | None = None,
     placed_apart: dict[int, PlacedApart] | None = None,
+    defer: bool = False,
 ) -> list[IngestResult]:
     """`placed_apart` pins items (by their index) to a stage and moment outside every issue: the caller
-    knows where they belong and that they are no new evidence of a problem to group."""
+    knows where they belong and that they are no new evidence of a problem to group.
+
+    `defer` stores the new items as `pending` and queues their placement for the worker in the same
+    transaction (`app.intake.deferred`); pinned items are always placed at once."""
     now = now or utcnow()
     rows, first_of = _dedupe_batch(items, actor, now)
-    pinned = placed_apart or {}
-    predictor = _predictor(session, journey, [item for index, item in items if index not in pinned])
-    for r in rows:
+    existing = queries.lookup(session, [r.key for r in rows])
+    fresh = [r for r in rows if r.key not in existing]
+
+    def insert(batch: list[_Row]) -> dict[tuple[str, str], int]:
+        inserted = store.insert_new(session, [r.values for r in batch])
+        lost = [r.key for r in batch if r.key not in inserted]
+        if lost:  # a concurrent request stored these first: report theirs
+            existing.update(queries.lookup(session, lost))
+        return inserted
+
+    if defer and not placed_apart:
+        results = _store_pending(session, fresh, insert)
+        answered = _results(items, rows, results, existing, first_of)
+        ingest_metrics.count(session, answered, [])
+        return answered
+    results, outcomes = place(session, journey, fresh, actor, now, insert, placed_apart or {})
+    answered = _results(items, rows, results, existing, first_of)
+    ingest_metrics.count(session, answered, outcomes)
+    return answered
+
+
+Write = Callable[[list["_Row"]], dict[tuple[str, str], int]]
+
+
+def place(
+    session: Session,
+    journey: Journey | None,
+    fresh: list[_Row],
+    actor: Actor,
+    now: datetime,
+    write: Write,
+    pinned: dict[int, PlacedApart],
+) -> tuple[dict[int, IngestResult], list[str]]:
+    """Routes, sets apart, groups and counts rows not stored yet (`write` inserts them) or stored and
+    pending (`write` updates them); returns each row's result and the placement outcomes to count."""
+    predictor = _predictor(session, journey, [r.item for r in fresh if r.index not in pinned])
+    for r in fresh:
         if r.index in pinned:
             where = pinned[r.index]
             r.decision = placement.decide_manually(
@@ -135,25 +179,81 @@ def ingest(
                     "basis": r.compliment.basis,
                     "positive_terms": list(r.compliment.positive_terms),
                 }
-    existing = queries.lookup(session, [r.key for r in rows])
-    fresh = [r for r in rows if r.key not in existing]
     grouped = [r for r in fresh if r.apart is None]
     grouper = _group(session, journey, grouped) if journey is not None and grouped else None
     opened = _resolve_issues(session, journey, fresh, actor, now)
-    inserted = store.insert_new(session, [r.values for r in fresh])
-    lost = [r.key for r in fresh if r.key not in inserted]
-    if lost:  # a concurrent request stored these first: report theirs
-        existing.update(queries.lookup(session, lost))
+    written = write(fresh)
     if grouper is not None:
-        grouper.stored(list(inserted.values()))
+        grouper.stored(list(written.values()))
         if grouper.encoder is not None:
-            made = {inserted[r.key]: r.vector for r in fresh if r.vector is not None and r.key in inserted}
+            made = {written[r.key]: r.vector for r in fresh if r.vector is not None and r.key in written}
             vectors.store(session, grouper.encoder.name, made)
-    results = _count(session, journey, fresh, inserted, actor, now)
-    answered = _results(items, rows, results, existing, first_of)
-    stored = [(r.apart, r.values["issue_id"]) for r in fresh if r.key in inserted]
-    ingest_metrics.count(session, answered, ingest_metrics.outcomes(stored, opened))
-    return answered
+    results = _count(session, journey, fresh, written, actor, now)
+    stored = [(r.apart, r.values["issue_id"]) for r in fresh if r.key in written]
+    return results, ingest_metrics.outcomes(stored, opened)
+
+
+def _store_pending(session: Session, fresh: list[_Row], write: Write) -> dict[int, IngestResult]:
+    """Stores the rows as `pending` (no stage, no issue yet) and queues one placement for all of them."""
+    for r in fresh:
+        r.values.update(
+            state=PENDING, stage=None, moment=None, issue_id=None, placement=dict(PENDING_PLACEMENT)
+        )
+    written = write(fresh)
+    if written:
+        ids = sorted(written.values())
+        outbox.enqueue(session, PLACE_KIND, f"{PLACE_KIND}:{ids[0]}", {"item_ids": ids})
+    return {
+        r.index: IngestResult(
+            index=r.index, status="created", id=written[r.key], issue_id=None, state=PENDING
+        )
+        for r in fresh
+        if r.key in written
+    }
+
+
+def place_stored(
+    session: Session, journey: Journey | None, items: Sequence[FeedbackItem], actor: Actor, now: datetime
+) -> list[str]:
+    """Places items stored `pending` (locked by the caller) as ingest would have placed them then;
+    returns the placement outcomes counted."""
+    rows = [
+        _Row(
+            index=item.id or 0,
+            item=item,
+            values={
+                "source": item.source,
+                "external_id": item.external_id,
+                "text": item.text,
+                "score": item.score,
+                "scale": item.scale,
+                "customer_ref": item.customer_ref,
+                "occurred_at": item.occurred_at,
+                "staff": item.staff,
+            },
+            decision=None,
+            why={},
+        )
+        for item in items
+    ]
+    ids = {r.key: r.index for r in rows}
+
+    def update(batch: list[_Row]) -> dict[tuple[str, str], int]:
+        store.place_stored(
+            session,
+            [
+                {
+                    "id": ids[r.key],
+                    **{k: r.values[k] for k in ("state", "stage", "moment", "placement", "issue_id")},
+                }
+                for r in batch
+            ],
+        )
+        return {r.key: ids[r.key] for r in batch}
+
+    _, outcomes = place(session, journey, rows, actor, now, update, {})
+    ingest_metrics.count(session, [], outcomes)
+    return outcomes
 
 
 def _dedupe_batch(
@@ -189,7 +289,7 @@ def _dedupe_batch(
 
 
 def _predictor(
-    session: Session, journey: Journey | None, items: Sequence[FeedbackIn]
+    session: Session, journey: Journey | None, items: Sequence[FeedbackIn | FeedbackItem]
 ) -> placement.Predictor | None:
     """The learned model, asked once for every text that no touchpoint or rule places."""
     if journey is None or not any(item.text for item in items):

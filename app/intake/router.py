@@ -80,13 +80,14 @@ IdemKey = Annotated[
 )
 def post_feedback(
     body: FeedbackIn,
+    request: Request,
     idempotency_key: IdemKey = None,
     principal: Principal = Depends(require("ingest")),
     session: Session = Depends(get_session),
 ) -> JSONResponse:
     def work() -> tuple[int, dict[str, Any]]:
         journey = journeys.current_or_none(session)
-        (result,) = ingest.ingest(session, journey, [(0, body)], principal.as_actor())
+        (result,) = ingest.ingest(session, journey, [(0, body)], principal.as_actor(), defer=defer)
         assert result.id is not None
         if result.status != "created" and not principal.allows("read"):
             # An ingest-only key (a survey tool's) must not read back what others stored.
@@ -94,8 +95,10 @@ def post_feedback(
         item = queries.to_out(queries.get(session, result.id))
         return (201 if result.status == "created" else 200), jsonable_encoder(item)
 
+    defer = request.app.state.settings.placement == "deferred"
     payload = body.model_dump(mode="json")
-    ingest.prepare([body])
+    if not defer:
+        ingest.prepare([body])
     status, out = idempotency.run(session, principal, idempotency_key, payload, work)
     return JSONResponse(out, status_code=status)
 
@@ -115,11 +118,13 @@ def post_batch(
         )
 
     good, bad = ingest.validate_raw(body.items)
-    ingest.prepare([item for _, item in good])
+    defer = request.app.state.settings.placement == "deferred"
+    if not defer:
+        ingest.prepare([item for _, item in good])
 
     def work() -> tuple[int, dict[str, Any]]:
         journey = journeys.current_or_none(session)
-        results = ingest.ingest(session, journey, good, principal.as_actor()) + bad
+        results = ingest.ingest(session, journey, good, principal.as_actor(), defer=defer) + bad
         results.sort(key=lambda r: r.index)
         if not principal.allows("read"):
             results = [_without_placement(r) for r in results]
