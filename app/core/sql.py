@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
@@ -45,3 +45,38 @@ def is_in(
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(sql_type)))
     return column.in_(list(values))
+
+
+@lru_cache(maxsize=64)
+def _plan(
+    dialect: Dialect, stmt: Insert, keys: tuple[str, ...]
+) -> tuple[str, tuple[str, ...], tuple[Any, ...], bool] | None:
+    """The statement's SQL, its parameters' names in order and each one's bind processor; None when it
+    needs a value the rows do not carry (a column default), which only SQLAlchemy's own path fills."""
+    compiled = stmt.inline().compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    if not set(names) <= set(keys):
+        return None
+    table = stmt.table
+    procs = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    return str(compiled), names, procs, bool(compiled.positional)
+
+
+def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
+    """An executemany of `stmt` over rows that all carry the same columns. Each value goes through its
+    column's own bind processor and straight to the driver: SQLAlchemy's general per-row parameter
+    building cost as much as the insert itself for a batch of feedback items."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    plan = _plan(conn.dialect, stmt, keys)
+    if plan is None or any(r.keys() != rows[0].keys() for r in rows):
+        conn.execute(stmt, list(rows))
+        return
+    sql, names, procs, positional = plan
+    pairs = tuple(zip(names, procs, strict=True))
+    if positional:
+        params: list[Any] = [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows]
+    else:
+        params = [{n: (p(r[n]) if p else r[n]) for n, p in pairs} for r in rows]
+    conn.exec_driver_sql(sql, params)

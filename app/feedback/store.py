@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
-from app.core.sql import insert_ignore
+from app.core.sql import insert_ignore, insert_rows
 from app.feedback.models import FeedbackItem
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
@@ -32,7 +32,7 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> dict[tuple[s
     values = [{**r, "ingest_batch": token} for r in rows]
     conn = session.connection()  # Core, not the ORM's bulk layer: that costs more than the insert
     floor = conn.execute(select(func.coalesce(func.max(ITEMS.c.id), 0))).scalar_one()
-    conn.execute(insert_ignore(session, ITEMS, ["source", "external_id"]), values)
+    insert_rows(conn, insert_ignore(session, ITEMS, ["source", "external_id"]), values)
     mine = select(ITEMS.c.id, ITEMS.c.source, ITEMS.c.external_id).where(
         ITEMS.c.id > floor, ITEMS.c.ingest_batch == token
     )

@@ -228,6 +228,7 @@ def place_stored(
                 "score": item.score,
                 "scale": item.scale,
                 "customer_ref": item.customer_ref,
+                "persona": item.persona,
                 "occurred_at": item.occurred_at,
                 "staff": item.staff,
             },
