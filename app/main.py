@@ -14,7 +14,7 @@ from app import wiring
 from app.auth import deps as auth_deps
 from app.auth.ratelimit import MemoryLimiter
 from app.auth.router import router as keys_router
-from app.core import admission, logs, logsafety, metrics, openapi_strings, problems
+from app.core import admission, heap, logs, logsafety, metrics, openapi_strings, problems
 from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
@@ -65,6 +65,8 @@ def create_app(
         )
         if worker:
             worker.start()
+        # Everything built so far lives as long as the process: out of the collector's full passes.
+        heap.freeze_startup_objects()
         try:
             yield
         finally:
