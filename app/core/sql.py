@@ -45,3 +45,12 @@ def is_in(
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(sql_type)))
     return column.in_(list(values))
+
+
+def insert_or_add(session: Session, table: Table, index_elements: Sequence[str], column: str) -> Insert:
+    """INSERT ... ON CONFLICT (cols) DO UPDATE SET column = column + the inserted value."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}
+    )
