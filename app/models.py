@@ -8,7 +8,7 @@ from app.feedback.models import FeedbackItem
 from app.inbox.models import InboundDelivery
 from app.insights.models import CheckTask, IssueFix, IssueRootCause, MetricPoint, PersonaDropSnapshot
 from app.intake.models import IdempotencyRecord
-from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
+from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueFacet, IssueTeam
 from app.journey.models import JourneyVersion
 from app.loop.models import CustomerNotice, IssueAccountability, LoopAction, ReminderSent
 from app.outbox.models import OutboxMessage
@@ -41,6 +41,7 @@ __all__ = [
     "IssueAccountability",
     "IssueCustomer",
     "IssueEvent",
+    "IssueFacet",
     "IssueFix",
     "IssueRootCause",
     "IssueTeam",

@@ -44,6 +44,10 @@ JOURNEY = ROOT / "examples" / "journey.yaml"
 SOURCES = ["survey", "zendesk", "typeform", "import", "staff"]
 ACTIVE = ["open", "open", "acknowledged", "fixing", "reopened", "fix_shipped"]
 CLOSED = ["confirmed", "declined", "merged"]
+FACETS = (
+    "INSERT INTO issue_facets (issue_id, persona, staff, item_count) SELECT issue_id, COALESCE(persona, ''),"
+    " staff, COUNT(*) FROM feedback_items WHERE issue_id IS NOT NULL GROUP BY 1, 2, 3"
+)
 WEEK = ("2026-06-01T00:00:00Z", "2026-06-08T00:00:00Z")
 
 
@@ -117,6 +121,9 @@ def generate(engine: Engine, shape: dict[str, list[str]], n_issues: int, n_items
         conn.execute(text(items))
         for d in defs:
             conn.execute(text(d))
+        # The issues' kept facets (app.issues.facets), counted from the items just made as migration 0027
+        # does; the board's persona and source filters read them.
+        conn.execute(text(FACETS))
         for table in ("experience_issues", "feedback_items"):
             conn.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

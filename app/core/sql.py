@@ -80,3 +80,12 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
     else:
         params = [{n: (p(r[n]) if p else r[n]) for n, p in pairs} for r in rows]
     conn.exec_driver_sql(sql, params)
+
+
+def insert_or_add(session: Session, table: Table, index_elements: Sequence[str], column: str) -> Insert:
+    """INSERT ... ON CONFLICT (cols) DO UPDATE SET column = column + the inserted value."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}
+    )

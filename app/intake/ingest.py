@@ -437,6 +437,8 @@ def _count(
                 None if staff else v["score"],
                 v["scale"],
                 None if staff else v["customer_ref"],
+                persona=v["persona"],
+                staff=staff,
             )
             trigger = v["placement"].get("grouping", {})
             if trigger.get("method") == "trigger" and trigger.get("fired"):

@@ -79,3 +79,21 @@ class IssueTeam(SQLModel, table=True):
 
     issue_id: int = Field(foreign_key="experience_issues.id", primary_key=True)
     team: str = Field(max_length=100, primary_key=True, index=True)
+
+
+class IssueFacet(SQLModel, table=True):
+    """How many of an issue's items came from each persona, as customers or as staff checks: the board's
+    persona and source filters read these instead of every item (kept by app.issues.facets)."""
+
+    __tablename__ = "issue_facets"
+    __table_args__ = (
+        # From the filter's side: the issues with a persona (and source), in id order for the join.
+        Index("ix_issue_facets_persona_staff_issue", "persona", "staff", "issue_id"),
+        Index("ix_issue_facets_staff_issue", "staff", "issue_id"),
+    )
+
+    issue_id: int = Field(foreign_key="experience_issues.id", primary_key=True)
+    # "" for items with no persona: a key column cannot be NULL, and no persona key is empty.
+    persona: str = Field(max_length=100, primary_key=True)
+    staff: bool = Field(primary_key=True)
+    item_count: int = 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from app.core.errors import Conflict, InvalidInput, NotFound, field_error
 from app.core.sql import insert_ignore, is_in, lock_rows
 from app.feedback import store
 from app.feedback.models import FeedbackItem
-from app.issues import lifecycle, reactions
+from app.issues import facets, lifecycle, reactions
 from app.issues.models import ExperienceIssue, IssueCustomer, IssueEvent, IssueTeam
 from app.issues.scores import is_detractor
 from app.journey.schemas import Journey
@@ -154,11 +155,21 @@ class Delta:
     customers: set[str] | None = None
     first: datetime | None = None
     last: datetime | None = None
+    # (persona, staff) -> items: the issue's facets grow with its item count (app.issues.facets).
+    by_facet: Counter[facets.Key] = field(default_factory=Counter)
 
     def add(
-        self, occurred_at: datetime, score: float | None, scale: str | None, customer: str | None
+        self,
+        occurred_at: datetime,
+        score: float | None,
+        scale: str | None,
+        customer: str | None,
+        *,
+        persona: str | None = None,
+        staff: bool = False,
     ) -> None:
         self.items += 1
+        self.by_facet[(persona, staff)] += 1
         self.detractors += int(is_detractor(score, scale))
         if customer:
             (self.customers if self.customers is not None else self._new()).add(customer)
@@ -212,6 +223,7 @@ def apply_deltas(session: Session, deltas: dict[int, Delta], *, at: datetime | N
                 updated_at=now,
             )
         )
+        facets.add(session, issue_id, d.by_facet)
     if deltas:
         reactions.evidence_changed(session, sorted(deltas), now)
 
@@ -236,6 +248,7 @@ def recompute(session: Session, issue_id: int, *, at: datetime | None = None) ->
     items = len(rows)
     detractors = sum(1 for r in rows if not r.staff and is_detractor(r.score, r.scale))
     n_customers = session.execute(select(func.count()).where(CUSTOMERS.c.issue_id == issue_id)).scalar_one()
+    facets.rebuild(session, issue_id)
     times = [r.occurred_at for r in rows]
     session.execute(
         update(ISSUES)

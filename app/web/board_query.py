@@ -12,15 +12,14 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlmodel import Session
 
-from app.feedback.models import FeedbackItem
 from app.issues.lifecycle import ACTIVE
-from app.issues.models import ExperienceIssue, IssueTeam
+from app.issues.models import ExperienceIssue, IssueFacet, IssueTeam
 from app.journey.schemas import Journey
 from app.loop.models import IssueAccountability
 
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 ACC = IssueAccountability.__table__  # type: ignore[attr-defined]
-ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
+FACETS = IssueFacet.__table__  # type: ignore[attr-defined]
 TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
 WAITING = ("open", "acknowledged", "fixing", "reopened")
 
@@ -69,13 +68,15 @@ def _conditions(f: Filters) -> list[Any]:
     where = [c.status.in_(sorted(ACTIVE))]
     if f.team:
         where.append(exists().where(TEAMS.c.issue_id == c.id, TEAMS.c.team == f.team))
-    item_where = []
+    # An issue with at least one item of that persona (and source), read from its kept facets: a few
+    # rows an issue, where an EXISTS over the items cost seconds at 10 million of them.
+    facet_where = []
     if f.persona:
-        item_where.append(ITEMS.c.persona == f.persona)
+        facet_where.append(FACETS.c.persona == f.persona)
     if f.source in ("customers", "staff"):
-        item_where.append(ITEMS.c.staff.is_(f.source == "staff"))
-    if item_where:
-        where.append(exists().where(ITEMS.c.issue_id == c.id, *item_where))
+        facet_where.append(FACETS.c.staff.is_(f.source == "staff"))
+    if facet_where:
+        where.append(exists().where(FACETS.c.issue_id == c.id, *facet_where))
     if f.stage:
         where.append(c.stage == f.stage)
     return where

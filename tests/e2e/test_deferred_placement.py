@@ -21,9 +21,10 @@ from tests.support.outbox import drain
 
 ITEMS: list[dict[str, Any]] = [
     {"source": "survey", "external_id": "d1", "touchpoint": "delivery-csat", "score": 1, "scale": "csat",
-     "text": "The box arrived two days late and the chicken was warm", "customer_ref": "c1"},
+     "text": "The box arrived two days late and the chicken was warm", "customer_ref": "c1",
+     "persona": "family"},
     {"source": "survey", "external_id": "d2", "touchpoint": "delivery-csat", "score": 2, "scale": "csat",
-     "text": "Late delivery again, the ice packs had melted", "customer_ref": "c2"},
+     "text": "Late delivery again, the ice packs had melted", "customer_ref": "c2", "persona": "single"},
     {"source": "survey", "external_id": "d3", "touchpoint": "checkout-survey", "score": 2, "scale": "csat",
      "text": "Checkout refused my card three times", "customer_ref": "c3"},
     {"source": "survey", "external_id": "d4", "touchpoint": "delivery-csat", "score": 5, "scale": "csat",
@@ -51,6 +52,18 @@ def _placed(engine: Engine) -> dict[str, tuple[str, str | None, str | None]]:
         if r.issue_id is not None:
             first.setdefault(r.issue_id, r.external_id)
     return {r.external_id: (r.state, r.stage, first.get(r.issue_id)) for r in rows}
+
+
+def _facets(engine: Engine) -> list[tuple[str, bool, int]]:
+    """The issues' kept facets, summed by persona and source (the board's filters read them)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT persona, staff, sum(item_count) FROM issue_facets"
+                " GROUP BY persona, staff ORDER BY persona, staff"
+            )
+        ).all()
+    return [(r[0], bool(r[1]), int(r[2])) for r in rows]
 
 
 def _issue_counts(engine: Engine) -> list[tuple[str, int, int]]:
@@ -91,6 +104,8 @@ def test_deferred_items_are_stored_pending_then_placed_as_inline_ingest_places_t
     assert "pending" not in {state for state, _, _ in later.values()}
     counts = _issue_counts(engine)
     assert counts and all(kept == real for _, kept, real in counts)
+    facets = _facets(engine)
+    assert ("family", False, 1) in facets and ("single", False, 1) in facets
 
     # The same items, inline, into the same database emptied again: the same places and groups.
     databases.truncate_all(engine)
@@ -102,6 +117,7 @@ def test_deferred_items_are_stored_pending_then_placed_as_inline_ingest_places_t
         )
     assert _placed(engine) == later
     assert _issue_counts(engine) == counts
+    assert _facets(engine) == facets
 
 
 def test_a_placement_delivered_twice_places_once_and_a_persons_routing_stands(
