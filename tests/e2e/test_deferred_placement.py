@@ -54,28 +54,22 @@ def _placed(engine: Engine) -> dict[str, tuple[str, str | None, str | None]]:
     return {r.external_id: (r.state, r.stage, first.get(r.issue_id)) for r in rows}
 
 
+def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
 def _facets(engine: Engine) -> list[tuple[str, bool, int]]:
     """The issues' kept facets, summed by persona and source (the board's filters read them)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT persona, staff, sum(item_count) FROM issue_facets"
-                " GROUP BY persona, staff ORDER BY persona, staff"
-            )
-        ).all()
-    return [(r[0], bool(r[1]), int(r[2])) for r in rows]
+    sql = "SELECT persona, staff, sum(item_count) FROM issue_facets GROUP BY persona, staff ORDER BY 1, 2"
+    return [(p, bool(staff), int(n)) for p, staff, n in _rows(engine, sql)]
 
 
 def _issue_counts(engine: Engine) -> list[tuple[str, int, int]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT i.stage, i.item_count,"
-                " (SELECT count(*) FROM feedback_items f WHERE f.issue_id = i.id)"
-                " FROM experience_issues i ORDER BY i.stage, i.item_count"
-            )
-        ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
+    """Each issue's stage, kept item count, and the count of its items."""
+    real = "(SELECT count(*) FROM feedback_items f WHERE f.issue_id = i.id)"
+    sql = f"SELECT i.stage, i.item_count, {real} FROM experience_issues i ORDER BY i.stage, i.item_count"
+    return [(stage, int(kept), int(n)) for stage, kept, n in _rows(engine, sql)]
 
 
 def test_deferred_items_are_stored_pending_then_placed_as_inline_ingest_places_them(
