@@ -84,7 +84,13 @@ def insert_rows(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
 
 def insert_or_add(session: Session, table: Table, index_elements: Sequence[str], column: str) -> Insert:
     """INSERT ... ON CONFLICT (cols) DO UPDATE SET column = column + the inserted value."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return insert_or_add_for(session.get_bind().dialect.name, table, tuple(index_elements), column)
+
+
+@lru_cache(maxsize=64)
+def insert_or_add_for(dialect: str, table: Table, index_elements: tuple[str, ...], column: str) -> Insert:
+    # One statement reused, as `insert_ignore_for`: it runs on every ingest batch.
+    module = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(table)
     return stmt.on_conflict_do_update(
         index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}

@@ -23,11 +23,13 @@ NO_PERSONA = ""
 Key = tuple[str | None, bool]
 
 
-def add(session: Session, issue_id: int, counts: Mapping[Key, int]) -> None:
-    """Adds `counts` ((persona, staff) -> items) to the issue's facets. Call with the issue locked."""
+def add(session: Session, counts: Mapping[int, Mapping[Key, int]]) -> None:
+    """Adds each issue's `counts` ((persona, staff) -> items) to its facets, in one statement for them
+    all, in key order. Call with the issues locked."""
     rows = [
         {"issue_id": issue_id, "persona": persona or NO_PERSONA, "staff": staff, "item_count": n}
-        for (persona, staff), n in sorted(counts.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+        for issue_id in sorted(counts)
+        for (persona, staff), n in sorted(counts[issue_id].items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
         if n
     ]
     if rows:

@@ -223,7 +223,7 @@ def apply_deltas(session: Session, deltas: dict[int, Delta], *, at: datetime | N
                 updated_at=now,
             )
         )
-        facets.add(session, issue_id, d.by_facet)
+    facets.add(session, {issue_id: d.by_facet for issue_id, d in deltas.items()})
     if deltas:
         reactions.evidence_changed(session, sorted(deltas), now)
 

@@ -186,7 +186,7 @@ def test_erasure_and_recompute_keep_facets_exact(engine: Engine) -> None:
     with Session(engine) as session:
         # Facets gone wrong (as if written by hand) are counted again from the items.
         session.execute(facets.FACETS.delete().where(facets.FACETS.c.issue_id == a))
-        facets.add(session, a, {("robots", False): 9})
+        facets.add(session, {a: {("robots", False): 9}})
         issues.recompute(session, a)
         session.commit()
     kept = assert_exact(engine)
