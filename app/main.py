@@ -19,6 +19,7 @@ from app.core.admission import AdmissionGate
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.db import make_engine
 from app.core.db_metrics import PoolCollector, scrape_engine
+from app.core.direct_routes import DirectRoutes
 from app.core.http_metrics import RequestMetricsMiddleware
 from app.core.migrate import schema_state
 from app.core.replica import StickyWrites
@@ -39,6 +40,7 @@ from app.outbox.worker import InProcessWorker
 from app.privacy.router import router as privacy_router
 from app.routing.embedding import encoder_status
 from app.routing.router import router as routing_router
+from app.sources.receiver import DIRECT_ROUTES
 from app.sources.receiver import router as sources_webhooks_router
 from app.sources.router import router as sources_router
 from app.sync.router import router as sync_router
@@ -96,6 +98,8 @@ def create_app(
     app.state.replica_engine = replica_engine
     problems.install(app)
     auth_deps.install(app)
+    # Innermost, so every middleware below applies to the webhook acknowledgements it answers directly.
+    app.add_middleware(DirectRoutes, routes=DIRECT_ROUTES, handlers=app.exception_handlers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         AdmissionGate, limit=admission.limit_for(settings.db_pool_size), wait_s=settings.busy_wait_s

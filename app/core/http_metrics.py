@@ -44,7 +44,7 @@ def _series(labels: tuple[str, str, str]) -> tuple[Any, Any]:
 
 def route_of(scope: Scope) -> str:
     route = scope.get("route")
-    # `path_format` is the template without its converters: `/webhooks/{source_id}`, not `{source_id:int}`.
+    # `path_format` is the template without its converters: `/webhooks/{source_id}`, not `{source_id:rowid}`.
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
 

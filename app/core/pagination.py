@@ -9,6 +9,7 @@ from typing import Annotated, cast
 
 from fastapi import Path
 from pydantic import Field
+from starlette.convertors import IntegerConvertor, register_url_convertor
 
 from app.core.errors import InvalidInput, field_error
 
@@ -42,6 +43,19 @@ def unknown_cursor() -> InvalidInput:
 
 # Row ids are 32-bit on PostgreSQL; a larger id can name nothing, so it is refused as input.
 MAX_ID = 2**31 - 1
+
+
+class RowIdConvertor(IntegerConvertor):
+    """`{name:rowid}` in a path: digits, as `:int`, but a number too long to parse (Python refuses
+    int() of more than 4,300 digits, and Starlette's `:int` answered such a path with a 500) becomes
+    one past the largest id, so the endpoint refuses it with 422 as it does any id out of range."""
+
+    def convert(self, value: str) -> int:
+        return int(value) if len(value) <= 19 else MAX_ID + 1
+
+
+# Registered on import: every router naming `:rowid` imports this module for RowId first.
+register_url_convertor("rowid", RowIdConvertor())
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id.")]
 # A row id inside a body or a form: the database's integer range, so no id reaches SQL out of range.
 BodyRowId = Annotated[int, Field(ge=1, le=MAX_ID)]

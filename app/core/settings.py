@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10,
         ge=1,
-        description="Database connections per process (plus as many overflow); also bounds the requests "
-        "served at once.",
+        description="Each process opens up to twice this many database connections as load needs them, "
+        "and keeps them; also bounds the requests served at once.",
     )
     busy_wait_s: float = Field(
         default=10.0,

@@ -118,7 +118,7 @@ def _page(
 
 
 # `:int`, so that `/feedback/batch` is no feedback id: a GET there is a 405, not a 422 about the id.
-@router.get("/feedback/{feedback_id:int}", response_model=FeedbackOut)
+@router.get("/feedback/{feedback_id:rowid}", response_model=FeedbackOut)
 def get_feedback(
     feedback_id: RowId, _: Principal = Depends(require("read")), session: Session = Depends(get_session)
 ) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.auth.ratelimit import MemoryLimiter, bucket_of
 from app.core import metrics
 from app.core.problems import problem_response
 from app.inbox import acknowledge
+from app.inbox.acknowledge import Still
 from integrations.base import WebhookSignatureError
 
 log = logging.getLogger("seam.webhooks")
@@ -74,7 +74,7 @@ class Known(Generic[Config]):
     """A configuration held in memory, and the condition under which it is still the stored one."""
 
     config: Config
-    still: ColumnElement[bool]
+    still: Still
 
 
 def signature_refused(request: Request, exc: WebhookSignatureError) -> Response:
@@ -100,7 +100,7 @@ def store(
     body: bytes,
     headers: Mapping[str, str],
     process_kind: str,
-    still: ColumnElement[bool] | None = None,
+    still: Still | None = None,
 ) -> acknowledge.Outcome:
     """Stores a verified delivery with its processing message (see `acknowledge.store_delivery`)."""
     # SQLite writers in this process already queue on the engine's write slot (app.core.db).
@@ -189,7 +189,7 @@ async def _answer(
     body: bytes,
     verify: Callable[[Config, bytes, Mapping[str, str]], Awaitable[Delivery | Refusal | None]],
     process_kind: str,
-    still: ColumnElement[bool] | None,
+    still: Still | None,
 ) -> Answer | Literal["stale", "unverified"]:
     """Verifies and stores. Under a held configuration (`still`), nothing is answered when the
     signature does not match it (`unverified`: a secret set since may have signed it) or the store

@@ -202,7 +202,7 @@ def triage_bulk(
 
 
 # `:int`, so that `/triage/bulk` never reaches this route whatever the order of declaration.
-@router.post("/triage/{feedback_id:int}", response_model=FeedbackOut, tags=["triage"])
+@router.post("/triage/{feedback_id:rowid}", response_model=FeedbackOut, tags=["triage"])
 def triage_item(
     feedback_id: RowId,
     body: TriageDecision,

@@ -109,7 +109,13 @@ def test_an_acknowledgement_under_a_condition_stores_only_while_it_holds(engine:
 
     def ack(delivery_id: str) -> acknowledge.Outcome:
         return acknowledge.store_delivery(
-            engine, "source:1", delivery_id, b"{}", headers={}, process_kind="p", still=holds
+            engine,
+            "source:1",
+            delivery_id,
+            b"{}",
+            headers={},
+            process_kind="p",
+            still=acknowledge.Still(holds),
         )
 
     assert [ack("evt-1"), ack("evt-1")] == ["stored", "duplicate"]

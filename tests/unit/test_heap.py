@@ -15,4 +15,6 @@ def test_startup_freezes_the_objects_built_to_start_and_only_once(client: TestCl
     # The app's modules, models and routes alone are tens of thousands of objects.
     assert frozen > 10_000
     heap.freeze_startup_objects()
-    assert gc.get_freeze_count() == frozen  # a second startup adds nothing to the frozen set
+    # A second startup adds nothing to the frozen set (which can shrink: a frozen object whose last
+    # reference goes is still freed).
+    assert gc.get_freeze_count() <= frozen

@@ -103,3 +103,24 @@ def test_a_held_verifier_acknowledges_in_the_store_statements_alone(
     writes = 1 if engine.dialect.name == "postgresql" else 2
     assert len(first) == writes and all(s.lstrip().upper().startswith(("INSERT", "WITH")) for s in first)
     assert len(retry) == 2 and retry[1].lstrip().upper().startswith("SELECT EXISTS")
+
+
+def test_acknowledgements_are_answered_directly_at_the_documented_paths(client: TestClient) -> None:
+    """The direct routes (past FastAPI's routing) stand for endpoints the OpenAPI document describes,
+    with the same method, so the document stays true of what answers."""
+    from app.core.direct_routes import DirectRoutes
+
+    installed = [m for m in client.app.user_middleware if m.cls is DirectRoutes]  # type: ignore[attr-defined]
+    assert len(installed) == 1 and installed[0].kwargs["routes"] == receiver.DIRECT_ROUTES
+    paths = client.get("/openapi.json").json()["paths"]
+    for route in receiver.DIRECT_ROUTES:
+        assert route.method.lower() in paths[route.template], route.template
+
+
+def test_ids_and_tokens_the_endpoints_refuse_get_the_routed_answer(client: TestClient) -> None:
+    """A path the direct route matches but whose id or token is out of the endpoint's bounds is not
+    answered directly: it gets the endpoint's own validation answer, as before."""
+    for path in ("/webhooks/0", f"/webhooks/{2**31}", "/webhooks/1" + "0" * 5000, "/webhooks/1/" + "t" * 201):
+        resp = client.post(path, content=b"{}")
+        assert resp.status_code in (404, 422), (path[:40], resp.status_code)
+        assert resp.headers["content-type"].startswith("application/problem+json")
