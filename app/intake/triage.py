@@ -9,7 +9,7 @@ from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.feedback import queries
 from app.feedback.models import FeedbackItem
-from app.intake.ingest import facts, opening, placement_json
+from app.intake.rows import facts, opening, placement_json
 from app.issues import evidence
 from app.issues import service as issues
 from app.issues.lifecycle import TAKES_ITEMS

@@ -37,6 +37,7 @@ from app.core.sql import insert_ignore
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
 from app.intake import ingest as feedback
+from app.intake.rows import PlacedApart
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
 from app.journey.schemas import Journey
@@ -211,7 +212,7 @@ def answer(
         occurred_at=now,
         metadata={"followup_issue": issue.id, "answer": notice.answer},
     )
-    where = feedback.PlacedApart(
+    where = PlacedApart(
         stage=issue.stage,
         moment=issue.moment,
         grouping={"method": "answer", "answers_issue": issue.id, "answer": notice.answer},
