@@ -30,7 +30,7 @@ from app.insights import checks as insight_checks
 from app.intake import deferred as intake_deferred
 from app.intake import idempotency
 from app.intake.ingest import PLACE_KIND
-from app.issues import owners, reactions
+from app.issues import board_counts, owners, reactions
 from app.journey import service as journeys
 from app.loop import customers as loop_customers
 from app.loop import handlers as loop_handlers
@@ -137,6 +137,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(
         "insights.board_flags", lambda cfg: Every(cfg.board_flags_every), insight_board_flags.board_flags_job
     ),
+    # The board's kept counts folded to one row per key, so reading them stays a few hundred rows.
+    ScheduledJob("issues.board_counts", Every(timedelta(minutes=5)), board_counts.fold_job),
     ScheduledJob("intake.idempotency_expiry", Daily(3, 47), idempotency.purge_job),
     # Items past their source's retention (or SEAM_RETENTION_DAYS) lose text, metadata and contacts.
     ScheduledJob("privacy.retention", Daily(4, 23), retention_job),

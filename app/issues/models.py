@@ -97,3 +97,21 @@ class IssueFacet(SQLModel, table=True):
     persona: str = Field(max_length=100, primary_key=True)
     staff: bool = Field(primary_key=True)
     item_count: int = 0
+
+
+class BoardCount(SQLModel, table=True):
+    """Issues counted by stage, status, priority and due day, for the board's column totals: rows of +1
+    and -1 written by database triggers on `experience_issues` and `issue_accountability` (so every
+    path that changes an issue counts, and no two writers wait on one counter row), summed when read
+    and folded into one row per key by the `issues.board_counts` job (app.issues.board_counts)."""
+
+    __tablename__ = "board_counts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage: str = Field(max_length=100)
+    status: str = Field(max_length=20)
+    # "" for an issue with no accountability row yet (no priority, no due date).
+    priority: str = Field(max_length=2)
+    # The due date's UTC day as YYYY-MM-DD, "" without one.
+    due_day: str = Field(max_length=10)
+    n: int
