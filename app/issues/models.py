@@ -100,7 +100,7 @@ class IssueFacet(SQLModel, table=True):
 
 
 class BoardCount(SQLModel, table=True):
-    """Issues counted by stage, status, priority and due day, for the board's column totals: rows of +1
+    """Issues counted by stage, status, priority and due week, for the board's column totals: rows of +1
     and -1 written by database triggers on `experience_issues` and `issue_accountability` (so every
     path that changes an issue counts, and no two writers wait on one counter row), summed when read
     and folded into one row per key by the `issues.board_counts` job (app.issues.board_counts)."""
@@ -112,6 +112,6 @@ class BoardCount(SQLModel, table=True):
     status: str = Field(max_length=20)
     # "" for an issue with no accountability row yet (no priority, no due date).
     priority: str = Field(max_length=2)
-    # The due date's UTC day as YYYY-MM-DD, "" without one.
-    due_day: str = Field(max_length=10)
+    # The Monday (UTC) of the due date's week as YYYY-MM-DD, "" without one.
+    due_week: str = Field(max_length=10)
     n: int

@@ -7,7 +7,7 @@ many issues are open."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
@@ -140,9 +140,9 @@ def _kept(
 ) -> None:
     """The whole board's totals from the kept counts (app.issues.board_counts): a grouped count over
     100,000 open issues joined to their accountability cost 100 ms by itself. Due dates are kept by
-    day, so only today's are counted against the clock, from the due-date index."""
-    utc = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    today = utc.strftime("%Y-%m-%d")
+    week, so only this week's are counted against the clock, from the due-date index."""
+    start = board_counts.week_start(now)
+    this_week = start.strftime("%Y-%m-%d")
     for key, n in board_counts.read(session, stage).items():
         col = columns.get(key.stage)
         if col is None:
@@ -153,19 +153,18 @@ def _kept(
             col.total += n
             levels = per_level.setdefault(key.stage, {})
             levels[_level_of(key.priority)] = levels.get(_level_of(key.priority), 0) + n
-            if key.status in WAITING and key.due_day and key.due_day < today:
+            if key.status in WAITING and key.due_week and key.due_week < this_week:
                 col.overdue += n
     c = ISSUES.c
-    start = utc.replace(hour=0, minute=0, second=0, microsecond=0)
-    late_today = (
+    late_this_week = (
         select(c.stage, func.count())
         .select_from(joined)
         .where(c.status.in_(WAITING), ACC.c.due_at >= start, ACC.c.due_at < now)
         .group_by(c.stage)
     )
     if stage is not None:
-        late_today = late_today.where(c.stage == stage)
-    for key_stage, n in session.execute(late_today):
+        late_this_week = late_this_week.where(c.stage == stage)
+    for key_stage, n in session.execute(late_this_week):
         if key_stage in columns:
             columns[key_stage].overdue += int(n)
 

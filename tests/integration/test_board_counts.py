@@ -26,14 +26,17 @@ from tests.integration.test_issue_facets import ACTOR, _issue_of, _seed
 from tests.support import databases
 from tests.support.api import TEST_SECRET
 
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 ISSUES = ExperienceIssue.__table__  # type: ignore[attr-defined]
 ACC = IssueAccountability.__table__  # type: ignore[attr-defined]
 
 
 def _day(due: datetime | None) -> str:
+    """The Monday (UTC) of the due date's week."""
     if due is None:
         return ""
-    return (due if due.tzinfo else due.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%d")
+    utc = (due if due.tzinfo else due.replace(tzinfo=UTC)).astimezone(UTC)
+    return (utc - timedelta(days=utc.weekday())).strftime("%Y-%m-%d")
 
 
 def counted(session: Session) -> dict[board_counts.Key, int]:
@@ -72,7 +75,9 @@ def _seeded(engine: Engine) -> tuple[list[int], list[int], int, int]:
 def test_every_kind_of_change_keeps_the_counts_exact(engine: Engine) -> None:
     checkout, _, a, b = _seeded(engine)
     kept = assert_exact(engine)
-    assert sorted(k.priority for k in kept) == ["p2", "p3"] and "2026-12-21" in {k.due_day for k in kept}
+    assert sorted(k.priority for k in kept) == ["p2", "p3"] and "2026-12-21" in {
+        k.due_week for k in kept
+    }  # Mon 21 Dec
     with Session(engine) as session:
         # A status written by any path counts (the transition service's reactions need a wired process).
         session.execute(update(ISSUES).where(ISSUES.c.id == a).values(status="acknowledged"))
@@ -98,7 +103,7 @@ def test_every_kind_of_change_keeps_the_counts_exact(engine: Engine) -> None:
             .values(priority="p1", due_at=datetime(2026, 1, 2, tzinfo=UTC))
         )
         session.commit()
-    assert ("acknowledged", "p1", "2026-01-02") in {k[1:] for k in assert_exact(engine)}
+    assert ("acknowledged", "p1", "2025-12-29") in {k[1:] for k in assert_exact(engine)}  # Fri 2 Jan
     with Session(engine) as session:
         row = session.execute(select(ACC).where(ACC.c.issue_id == b)).mappings().one()
         session.execute(ACC.delete().where(ACC.c.issue_id == b))
@@ -141,9 +146,10 @@ def test_the_whole_board_shows_what_counting_its_issues_shows(engine: Engine) ->
     _, _, a, b = _seeded(engine)
     now = datetime.now(UTC)
     with Session(engine) as session:
-        # Overdue by days, overdue since earlier today (when today has begun), and due tomorrow.
-        earlier = max(now.replace(hour=0, minute=0, second=0, microsecond=0), now - timedelta(minutes=1))
-        session.execute(update(ACC).where(ACC.c.issue_id == a).values(due_at=now - timedelta(days=3)))
+        # Overdue by weeks, and overdue since earlier this week (counted against the clock).
+        monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        earlier = max(monday, now - timedelta(minutes=1))
+        session.execute(update(ACC).where(ACC.c.issue_id == a).values(due_at=now - timedelta(days=30)))
         session.execute(update(ACC).where(ACC.c.issue_id == b).values(due_at=earlier))
         session.commit()
     with Session(engine) as session:
@@ -192,7 +198,7 @@ def test_upgrade_counts_the_issues_already_stored(url: str) -> None:
         upgrade(engine)
         with Session(engine) as session:
             assert board_counts.read(session) == {
-                board_counts.Key("buy", "open", "p2", "2026-11-05"): 1,
+                board_counts.Key("buy", "open", "p2", "2026-11-02"): 1,  # Thu 5 Nov's Monday
                 board_counts.Key("buy", "open", "", ""): 1,
                 board_counts.Key("pay", "emerging", "", ""): 1,
             }

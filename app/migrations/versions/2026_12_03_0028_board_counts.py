@@ -1,4 +1,4 @@
-"""board counts: issues by stage, status, priority and due day, kept by triggers for the board's totals
+"""board counts: issues by stage, status, priority and due week, kept by triggers for the board's totals
 
 Revision ID: 0028
 Revises: 0027
@@ -20,11 +20,13 @@ down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_INSERT = "INSERT INTO board_counts (stage, status, priority, due_day, n)"
+_INSERT = "INSERT INTO board_counts (stage, status, priority, due_week, n)"
 
-# The due date's UTC day: PostgreSQL stores timestamptz; SQLite stores UTC text 'YYYY-MM-DD HH:MM:SS...'.
-_PG_DAY = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-_SQLITE_DAY = "substr({}, 1, 10)"
+# The Monday (UTC) of the due date's week, as YYYY-MM-DD. By week, not day: 100,000 open issues due over
+# a year made 61,000 keys by day. PostgreSQL stores timestamptz; SQLite UTC text 'YYYY-MM-DD HH:MM:SS...'
+# (its 'weekday 1' moves forward to a Monday, so six days back first).
+_PG_DAY = "to_char(date_trunc('week', {} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+_SQLITE_DAY = "date({}, '-6 days', 'weekday 1')"
 
 
 def _issue_key(row: str, sign: int, day: str) -> str:
@@ -133,7 +135,7 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=100), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("priority", sa.String(length=2), nullable=False),
-        sa.Column("due_day", sa.String(length=10), nullable=False),
+        sa.Column("due_week", sa.String(length=10), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_board_counts")),
     )
