@@ -171,12 +171,8 @@ def test_the_whole_board_shows_what_counting_its_issues_shows(engine: Engine) ->
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        yield databases.sqlite_url(tmp_path)
-        return
-    databases.require_postgres()
-    with databases.fresh_postgres("seam_board_counts") as pg:
-        yield pg
+    with databases.empty_database(request.param, tmp_path, "seam_board_counts") as found:
+        yield found
 
 
 def test_upgrade_counts_the_issues_already_stored(url: str) -> None:

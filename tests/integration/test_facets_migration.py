@@ -26,12 +26,8 @@ ITEM = (
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield databases.sqlite_url(tmp_path)
-        return
-    databases.require_postgres()
-    with databases.fresh_postgres("seam_facets") as pg:
-        yield pg
+    with databases.empty_database(request.param, tmp_path, "seam_facets") as found:
+        yield found
 
 
 def test_upgrade_counts_existing_items_by_issue_persona_and_source(url: str) -> None:

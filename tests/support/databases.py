@@ -65,6 +65,18 @@ def fresh_postgres(prefix: str = "seam_test") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def empty_database(kind: str, directory: Path, prefix: str) -> Iterator[str]:
+    """The URL of an empty database of `kind` ("sqlite" in `directory`, or "postgres", made and dropped),
+    for tests that migrate it themselves."""
+    if kind == "sqlite":
+        yield sqlite_url(directory)
+        return
+    require_postgres()
+    with fresh_postgres(prefix) as url:
+        yield url
+
+
 def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / f'seam-{uuid.uuid4().hex[:8]}.db'}"
 
