@@ -56,8 +56,10 @@ def assert_exact(engine: Engine) -> dict[board_counts.Key, int]:
 
 
 def _accountable(engine: Engine, *issue_ids: int, due: datetime | None = None) -> None:
-    """Each issue's priority and due date, as the loop's assessment writes them."""
+    """Each issue's priority and due date, in place of whatever the loop's assessment wrote (it runs
+    when the process's evidence reactions are installed, as an earlier test in the worker may have)."""
     with Session(engine) as session:
+        session.execute(ACC.delete().where(ACC.c.issue_id.in_(issue_ids)))
         for n, issue_id in enumerate(issue_ids):
             at = due or datetime(2026, 12, 20, 9, tzinfo=UTC) + timedelta(days=n)
             session.execute(ACC.insert().values(issue_id=issue_id, priority=f"p{n + 2}", due_at=at))
