@@ -15,7 +15,7 @@ from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn, IngestResult
 from app.intake import metrics as ingest_metrics
 from app.intake.rows import PlacedApart, Row, at_once, facts, opening, placement_json
-from app.issues import evidence
+from app.issues import counters, evidence
 from app.issues import service as issues
 from app.journey.schemas import Journey
 from app.routing import index as grouping_index
@@ -168,7 +168,7 @@ def _count(
     """Each issue's counters once for the batch; a fired trigger is an event on its issue; emerging
     groups that now hold enough evidence become issues."""
     results: dict[int, IngestResult] = {}
-    deltas: dict[int, issues.Delta] = defaultdict(issues.Delta)
+    deltas: dict[int, counters.Delta] = defaultdict(counters.Delta)
     for r in fresh:
         item_id = inserted.get(r.key)
         if item_id is None:  # a concurrent request stored the same item first
@@ -193,7 +193,7 @@ def _count(
         results[r.index] = IngestResult(
             index=r.index, status="created", id=item_id, issue_id=v["issue_id"], state=v["state"]
         )
-    issues.apply_deltas(session, deltas, at=now)
+    counters.apply_deltas(session, deltas, at=now)
     if journey is not None and deltas:
         urgent = {
             r.values["issue_id"]

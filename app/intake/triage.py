@@ -10,7 +10,7 @@ from app.core.errors import Conflict, InvalidInput, field_error
 from app.feedback import queries
 from app.feedback.models import FeedbackItem
 from app.intake.rows import facts, opening, placement_json
-from app.issues import evidence
+from app.issues import counters, evidence
 from app.issues import service as issues
 from app.issues.lifecycle import TAKES_ITEMS
 from app.journey.schemas import Journey
@@ -134,7 +134,7 @@ def _record_move(
 ) -> None:
     for issue_id in (old_issue, new_issue):
         if issue_id is not None:
-            issues.recompute(session, issue_id)
+            counters.recompute(session, issue_id)
     after = {"item_id": item_id, "stage": stage, "moment": moment}
     if old_issue is not None:
         issues.record_event(

@@ -16,7 +16,7 @@ from app.core.actor import SYSTEM_ACTOR, Actor
 from app.core.clock import utcnow
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.feedback.models import FeedbackItem
-from app.issues import lifecycle
+from app.issues import counters, lifecycle
 from app.issues import service as issues
 from app.issues.models import ExperienceIssue, IssueEvent
 
@@ -95,8 +95,8 @@ def unmerge(session: Session, source_id: int, actor: Actor) -> ExperienceIssue:
             "Since the merge another active issue took this issue's fingerprint; merge that one instead.",
             errors=[field_error("id", "fingerprint taken")],
         ) from exc
-    issues.recompute(session, source_id)
-    issues.recompute(session, into_id)
+    counters.recompute(session, source_id)
+    counters.recompute(session, into_id)
     after = {"unmerge": True, "items": moved, "from_issue": into_id}
     issues.record_event(session, source_id, "item_added", actor, before={"status": "merged"}, after=after)
     issues.record_event(
@@ -141,8 +141,8 @@ def split(
     new = _open_split(session, source, title, actor)
     assert new.id is not None
     session.execute(update(ITEMS).where(c.id.in_(ids)).values(issue_id=new.id))
-    issues.recompute(session, issue_id)
-    issues.recompute(session, new.id)
+    counters.recompute(session, issue_id)
+    counters.recompute(session, new.id)
     session.refresh(new)
     issues.record_event(
         session,
@@ -202,8 +202,8 @@ def move_items(
     )
     if not moved:
         return 0
-    issues.recompute(session, from_id)
-    issues.recompute(session, into_id)
+    counters.recompute(session, from_id)
+    counters.recompute(session, into_id)
     after = {"items": moved, "item_ids": ids}
     issues.record_event(
         session, from_id, "item_moved_out", actor, reason=reason, after={**after, "to_issue": into_id}

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from app.core.clock import utcnow
 from app.core.sql import is_in
+from app.issues import counters
 from app.issues import service as issues
 from app.people.service import audit
 from app.privacy import holdings
@@ -76,7 +77,7 @@ def erase(
     for name, rows in holdings.by_table(found).items():
         report.tables[name] += len(rows)
     for issue_id in who.issue_ids:
-        issues.recompute(session, issue_id, at=now)
+        counters.recompute(session, issue_id, at=now)
     report.issues_recounted = who.issue_ids
     report.found = sum(report.tables.values())
     audit(
@@ -145,7 +146,7 @@ def _apply(session: Session, h: Holding, rows: list[Any], needles: Needles, alia
     for row in rows:
         where = _where_key(table, row)
         if h.then == "recount":
-            pass  # issue_customers: rebuilt from the anonymised items by issues.recompute
+            pass  # issue_customers: rebuilt from the anonymised items by counters.recompute
         elif h.then == "pseudonymise":
             session.execute(update(table).where(where).values({h.column: alias}))
         elif h.then == "blank":

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from app.core.problems import validation_errors
 from app.feedback.models import FeedbackItem
 from app.feedback.schemas import FeedbackIn
+from app.issues import counters
 from app.issues import service as issues
 from app.sources.service import SourceConfig
 from integrations.surveys import FeedbackDraft, MappingError
@@ -107,5 +108,5 @@ def revise(session: Session, item_id: int, new: FeedbackIn) -> bool:
     session.execute(update(ITEMS).where(ITEMS.c.id == item_id).values(**values))
     session.expire(item)
     if issue_id is not None:
-        issues.recompute(session, issue_id)
+        counters.recompute(session, issue_id)
     return True

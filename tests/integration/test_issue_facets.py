@@ -15,7 +15,7 @@ from app.core.clock import utcnow
 from app.feedback.models import FeedbackItem
 from app.intake import ingest as feedback
 from app.intake import triage
-from app.issues import facets, reshape
+from app.issues import counters, facets, reshape
 from app.issues import service as issues
 from app.issues.lifecycle import ACTIVE
 from app.issues.models import ExperienceIssue
@@ -187,7 +187,7 @@ def test_erasure_and_recompute_keep_facets_exact(engine: Engine) -> None:
         # Facets gone wrong (as if written by hand) are counted again from the items.
         session.execute(facets.FACETS.delete().where(facets.FACETS.c.issue_id == a))
         facets.add(session, {a: {("robots", False): 9}})
-        issues.recompute(session, a)
+        counters.recompute(session, a)
         session.commit()
     kept = assert_exact(engine)
     assert ("robots", False) not in kept[a] and kept[a][("family", False)] == 2
