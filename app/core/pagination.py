@@ -51,7 +51,12 @@ class RowIdConvertor(IntegerConvertor):
     one past the largest id, so the endpoint refuses it with 422 as it does any id out of range."""
 
     def convert(self, value: str) -> int:
-        return int(value) if len(value) <= 19 else MAX_ID + 1
+        return row_id(value)
+
+
+def row_id(digits: str) -> int:
+    """A path's digits as a number, one past the largest id when too long to be one."""
+    return int(digits) if len(digits) <= 19 else MAX_ID + 1
 
 
 # Registered on import: every router naming `:rowid` imports this module for RowId first.

@@ -36,7 +36,7 @@ from app.core.clock import utcnow
 from app.core.crypto import DecryptionError, decrypt
 from app.core.db import reader
 from app.core.direct_routes import DirectRoute
-from app.core.pagination import MAX_ID, RowId
+from app.core.pagination import MAX_ID, RowId, row_id
 from app.core.problems import PROBLEM_RESPONSES
 from app.core.settings import Settings
 from app.inbox import receiver
@@ -229,10 +229,7 @@ def _takes(params: Mapping[str, str]) -> bool:
     """The routed endpoints' own bounds on their path (an id in the database's range, a token's
     length): anything else goes the routed way and gets its answer there."""
     token = params.get("token")
-    digits = params["source_id"]
-    return (
-        len(digits) <= 10 and 1 <= int(digits) <= MAX_ID and (token is None or 1 <= len(token) <= MAX_TOKEN)
-    )
+    return 1 <= row_id(params["source_id"]) <= MAX_ID and (token is None or 1 <= len(token) <= MAX_TOKEN)
 
 
 async def _direct(request: Request, params: Mapping[str, str]) -> Response:

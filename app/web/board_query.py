@@ -102,6 +102,13 @@ def _level_of(priority: str | None) -> str | None:
     return priority if priority in LEVELS else None
 
 
+def _add(col: Column, per_level: dict[str, dict[str | None, int]], priority: str | None, n: int) -> None:
+    """`n` open issues of `priority` on the column: its total, and its priority level's count."""
+    col.total += n
+    levels = per_level.setdefault(col.key, {})
+    levels[_level_of(priority)] = levels.get(_level_of(priority), 0) + n
+
+
 def _count(
     session: Session,
     columns: dict[str, Column],
@@ -120,10 +127,8 @@ def _count(
     )
     for stage, priority, total, overdue in session.execute(counts):
         if stage in columns:
-            columns[stage].total += int(total)
+            _add(columns[stage], per_level, priority, int(total))
             columns[stage].overdue += int(overdue or 0)
-            levels = per_level.setdefault(stage, {})
-            levels[_level_of(priority)] = levels.get(_level_of(priority), 0) + int(total)
     gathering = select(c.stage, func.count()).where(c.status == "emerging").group_by(c.stage)
     for stage, total in session.execute(gathering):
         if stage in columns:
@@ -150,9 +155,7 @@ def _kept(
         if key.status in GATHERING:
             col.emerging += n
         elif key.status in ACTIVE:
-            col.total += n
-            levels = per_level.setdefault(key.stage, {})
-            levels[_level_of(key.priority)] = levels.get(_level_of(key.priority), 0) + n
+            _add(col, per_level, key.priority, n)
             if key.status in WAITING and key.due_week and key.due_week < this_week:
                 col.overdue += n
     c = ISSUES.c
