@@ -11,6 +11,7 @@ reading routes take `read_session`.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +46,9 @@ class StickyWrites:
         if scope["type"] != "http" or scope["method"] in READ_METHODS or self.sticky_s <= 0:
             await self.app(scope, receive, send)
             return
-        max_age = max(1, int(self.sticky_s + 0.999))
+        # Clients count Max-Age from a whole second (Python's cookiejar truncates the time), so one
+        # second more keeps the cookie for the whole window; the stamp inside it decides.
+        max_age = math.ceil(self.sticky_s) + 1
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":

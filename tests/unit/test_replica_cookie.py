@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from app.core.replica import WROTE_COOKIE, wrote_recently
+import pytest
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
+
+from app.core.replica import WROTE_COOKIE, StickyWrites, wrote_recently
 
 NOW = 1_800_000_000.0
 
@@ -29,3 +33,18 @@ def test_a_write_cookie_counts_only_within_the_sticky_window(value: str, recent:
 def test_no_cookie_and_a_zero_window_read_the_replica() -> None:
     assert wrote_recently({}, 5.0, now=NOW) is False
     assert wrote_recently({WROTE_COOKIE: f"{NOW:.3f}"}, 0.0, now=NOW) is False
+
+
+@pytest.mark.parametrize("sticky_s", [0.5, 2.0, 2.5, 5.0])
+def test_the_cookie_outlives_the_window_in_a_client_that_counts_whole_seconds(sticky_s: float) -> None:
+    """Python's cookiejar expires a cookie at int(time of receipt) + Max-Age, up to a second early."""
+    starlette_app = StickyWrites(_answer, sticky_s, clock=lambda: NOW + 0.999)
+    header = TestClient(starlette_app).post("/").headers["set-cookie"]
+    max_age = int(re.search(r"Max-Age=(\d+)", header).group(1))  # type: ignore[union-attr]
+    received = NOW + 0.999
+    assert int(received) + max_age >= received + sticky_s
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
