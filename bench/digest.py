@@ -11,6 +11,7 @@ digest: read, build, render) and, in the same run, the SQL statements that run i
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import statistics
 import sys
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
+from app.core import heap
 from app.core.db import make_engine
 from app.core.migrate import upgrade
 from app.digests import build
@@ -39,16 +41,24 @@ PUBLIC_URL = "https://seam.example"
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
+def bench_database(reuse: str | None, keep: bool) -> Iterator[tuple[str, bool]]:
+    """(url, fresh): a new database (dropped afterwards unless `keep`), or `reuse`, loaded before."""
+    base = ADMIN.rsplit("/", 1)[0] + "/"
+    if reuse:
+        yield base + reuse, False
+        return
     name = f"seam_bench_digest_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield ADMIN.rsplit("/", 1)[0] + "/" + name
+        yield base + name, True
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep:
+            print(f"kept database {name}: re-time with --database {name}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -172,7 +182,8 @@ class Recorder:
 def digest_run(engine: Engine) -> dict[str, float | int]:
     zone = build.ZoneInfo("UTC")
     t: dict[str, float | int] = {}
-    with Session(engine) as session:
+    # As `build.queue_all` runs them: the collector paused for the run.
+    with Session(engine) as session, heap.collection_paused():
         j = journeys.current(session)
         start = time.perf_counter()
         snap = build.snapshot(session, j, NOW, zone, PUBLIC_URL)
@@ -215,13 +226,21 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--teams", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the database to re-time later")
+    ap.add_argument("--database", help="re-time on a database kept by --keep (no load)")
+    ap.add_argument("--profile", help="write a cProfile of one more run to this file")
     args = ap.parse_args()
-    with fresh_database() as url:
+    with bench_database(args.database, args.keep) as (url, fresh):
         engine = make_engine(url)
-        upgrade(engine)
-        loaded = load(engine, args.owners, args.issues, args.items, args.teams)
-        print(f"loaded {args.owners} owners, {args.issues} issues, {args.items} items in {loaded:.1f} s")
+        if fresh:
+            upgrade(engine)
+            loaded = load(engine, args.owners, args.issues, args.items, args.teams)
+            print(f"loaded {args.owners} owners, {args.issues} issues, {args.items} items in {loaded:.1f} s")
         digest_run(engine)  # warm: plans, caches, template compilation
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(digest_run, engine)
+            profiler.dump_stats(args.profile)
         runs, sql = [], []
         for _ in range(args.repeat):
             recorder = Recorder(engine)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("seam")
 
@@ -36,3 +39,33 @@ def freeze_startup_objects() -> None:
         gc.get_freeze_count(),
         1000 * (time.perf_counter() - started),
     )
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_resume = False
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """The cyclic collector paused for one bounded burst of work that builds many long-lived objects
+    (a digest run holds every issue line and its rendered HTML until it is queued).
+
+    Each automatic full collection walks all of them again, which was 13 % of a digest run at 20,000
+    issues. Objects freed by their reference counts are freed as ever; only cycles wait for the end.
+    Process-wide, as the collector is: nested and concurrent pauses resume it when the last one ends,
+    and only if it was running before the first.
+    """
+    global _pauses, _resume
+    with _pause_lock:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()

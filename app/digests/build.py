@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from app.core import heap
 from app.digests.model import (
     IssueLine,
     LeadershipDigest,
@@ -175,23 +176,24 @@ KEY_PREFIX = "digest:"
 
 def queue_all(session: Session, journey: Journey, now: datetime, zone: ZoneInfo, public_url: str) -> int:
     """Render and queue every non-empty digest of the covered week; returns how many were new."""
-    snap = snapshot(session, journey, now, zone, public_url)
-    renderer = Renderer()
-    queued = 0
-    for a in digests(snap):
-        if is_empty(a.digest):
-            continue
-        key = f"{KEY_PREFIX}{a.key}:{a.person}:{iso_week(snap.week_start)}"
-        queued += int(
-            messages.queue(
-                session,
-                key,
-                to_email=a.email,
-                to_name=a.digest.recipient.name,
-                rendered=renderer.render(a.digest),
+    with heap.collection_paused():
+        snap = snapshot(session, journey, now, zone, public_url)
+        renderer = Renderer()
+        queued = 0
+        for a in digests(snap):
+            if is_empty(a.digest):
+                continue
+            key = f"{KEY_PREFIX}{a.key}:{a.person}:{iso_week(snap.week_start)}"
+            queued += int(
+                messages.queue(
+                    session,
+                    key,
+                    to_email=a.email,
+                    to_name=a.digest.recipient.name,
+                    rendered=renderer.render(a.digest),
+                )
             )
-        )
-    return queued
+        return queued
 
 
 def preview(

@@ -2,7 +2,7 @@
 badge, an issue link, a bar, a sparkline), built in Python once per distinct value.
 
 The same markup as the `_macros.html.j2` macros they replace in the digest templates: a Jinja macro
-call with `caller()` costs tens of microseconds in the sandbox, and a leadership scorecard makes
+call with `caller()` costs tens of microseconds, and a leadership scorecard makes
 thousands of them, so these are plain functions returning `Markup` (escaped where they take text)."""
 
 from __future__ import annotations

@@ -173,25 +173,26 @@ _NAME = "\u2063seam-recipient\u2063"
 
 
 class Renderer:
-    """Renders one run's digests. Leadership scorecards built from the same snapshot differ only in
-    whom they greet (2 MB each for 500 stages), so each distinct one is rendered once and the name put in
-    afterwards: escaped in the HTML, as written in the text."""
+    """Renders one run's digests. Digests built from the same snapshot parts differ only in whom they
+    greet: the leadership scorecard (2 MB each for 500 stages) to every leader, a team's digest to every
+    member. So each distinct one is rendered once and the name put in afterwards: escaped in the HTML,
+    as written in the text."""
 
     def __init__(self) -> None:
         # Keyed by the identity of the shared parts; the parts are held so no id is reused meanwhile.
-        self._scorecards: dict[tuple[Any, ...], tuple[tuple[Any, ...], Rendered]] = {}
+        self._shared: dict[tuple[Any, ...], tuple[tuple[Any, ...], Rendered]] = {}
 
     def render(self, digest: AnyDigest) -> Rendered:
-        if not isinstance(digest, LeadershipDigest) or _NAME in digest.recipient.name:
+        parts = _shared_parts(digest)
+        if parts is None or _NAME in digest.recipient.name:
             return render(digest)
-        parts = (digest.stages, digest.moments, digest.insights)
-        key = (*map(id, parts), digest.journey_name, digest.week_start, digest.seam_url)
-        if key not in self._scorecards:
+        key = (type(digest), *map(_identity, parts), digest.week_start, digest.seam_url)
+        if key not in self._shared:
             blank = digest.model_copy(
                 update={"recipient": digest.recipient.model_copy(update={"name": _NAME})}
             )
-            self._scorecards[key] = (parts, render(blank))
-        shared = self._scorecards[key][1]
+            self._shared[key] = (parts, render(blank))
+        shared = self._shared[key][1]
         name = digest.recipient.name
         return Rendered(
             subject=shared.subject,
@@ -199,3 +200,20 @@ class Renderer:
             text=shared.text.replace(_NAME, name),
             charts=shared.charts,
         )
+
+
+def _identity(part: Any) -> Any:
+    # A digest's model copies the lists it is given but keeps their items: two digests built from one
+    # snapshot hold equal lists of the very same objects.
+    if isinstance(part, list):
+        return tuple(map(id, part))
+    return part if isinstance(part, str) else id(part)
+
+
+def _shared_parts(digest: AnyDigest) -> tuple[Any, ...] | None:
+    """What a digest says besides its greeting, when other recipients are sent the same."""
+    if isinstance(digest, LeadershipDigest):
+        return (digest.stages, digest.moments, digest.insights, digest.journey_name)
+    if isinstance(digest, TeamDigest):
+        return (digest.contributions, digest.insights, digest.team_key, digest.team_name)
+    return None

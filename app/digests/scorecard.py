@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.core.clock import as_utc
@@ -35,6 +35,7 @@ STATE = IssueAccountability.__table__  # type: ignore[attr-defined]
 OPEN = ("open", "acknowledged", "fixing", "reopened")
 PERIOD_DAYS = 28
 CHART_WEEKS = 8
+WEEK = timedelta(weeks=1)
 ORDER = (
     "Reliability first: moments with overdue issues come first (most overdue first), then those with "
     "open issues (most first), then the lowest scores; moments with nothing wrong come last."
@@ -62,35 +63,45 @@ def top_moments(journey: Journey) -> list[tuple[int, str, str, str, str]]:
     return [(n, *declared[n][:4]) for n in sorted(heaviest)]
 
 
-def _tallies(
-    session: Session, since: datetime, until: datetime, chart_from: datetime
-) -> dict[tuple[str, str], _Tally]:
+def _scored(session: Session, since: datetime, until: datetime) -> list[tuple[str, str, float | None, int]]:
+    """(stage, moment, share of scale in % or None, items) of customers' items at a moment in
+    [since, until), grouped by score in SQL: the rows sent are bounded by the distinct scores."""
     c = ITEMS.c
-    start = min(since - (until - since), chart_from)
     rows = session.execute(
-        select(c.stage, c.moment, c.score, c.scale, c.occurred_at).where(
+        select(c.stage, c.moment, c.scale, c.score, func.count())
+        .where(
             c.staff.is_(False),
             c.moment.is_not(None),
-            c.occurred_at >= start,
+            c.occurred_at >= since,
             c.occurred_at < until,
         )
+        .group_by(c.stage, c.moment, c.scale, c.score)
     )
-    out: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    previous = since - (until - since)
-    for stage, moment, score, scale, at in rows:
-        t, at = out[(stage, moment)], as_utc(at)
+    out = []
+    for stage, moment, scale, score, n in rows:
         share = normalise(float(score), scale) if score is not None else None
-        pct = None if share is None else 100 * share
-        if at >= since:
-            t.volume += 1
+        out.append((stage, moment, None if share is None else 100 * share, int(n)))
+    return out
+
+
+def _tallies(
+    session: Session, since: datetime, until: datetime, weeks: list[date]
+) -> dict[tuple[str, str], _Tally]:
+    out: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    for stage, moment, pct, n in _scored(session, since, until):
+        t = out[(stage, moment)]
+        t.volume += n
+        if pct is not None:
+            t.now.extend([pct] * n)
+    for stage, moment, pct, n in _scored(session, since - (until - since), since):
+        t = out[(stage, moment)]
+        t.previous_volume += n
+        if pct is not None:
+            t.before.extend([pct] * n)
+    for week in weeks:
+        for stage, moment, pct, n in _scored(session, instant(week), min(until, instant(week) + WEEK)):
             if pct is not None:
-                t.now.append(pct)
-        elif at >= previous:
-            t.previous_volume += 1
-            if pct is not None:
-                t.before.append(pct)
-        if at >= chart_from and pct is not None:
-            t.weeks[start_of(at, "week")].append(pct)
+                out[(stage, moment)].weeks[week].extend([pct] * n)
     return out
 
 
@@ -127,7 +138,7 @@ def build(session: Session, journey: Journey, until: datetime, days: int = PERIO
     last = start_of(until - timedelta(microseconds=1), "week")
     chart_from = instant(last - timedelta(weeks=CHART_WEEKS - 1))
     weeks = span(chart_from, until, "week")
-    tallies = _tallies(session, since, until, chart_from)
+    tallies = _tallies(session, since, until, weeks)
     issues = _issue_counts(session, journey, until)
     rows = []
     for pos, sk, sn, mk, mn in top_moments(journey):

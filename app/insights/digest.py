@@ -115,9 +115,23 @@ def build(
     trends = personas.trends(session, journey, since=cutoff - TREND_SPAN, until=cutoff, bucket="month")
     week_credits = credits.credits(session, journey, start, end)
     stages: dict[str, OwnerInsights] = {}
+    metric_since = end - timedelta(weeks=METRIC_WEEKS)
+    measured = {k for m in journey.metrics for k in m.stages}
+    # Every measured stage's weekly scores in one read; a stage without business metrics has no lines.
+    scores = metrics.scores_by_stage(session, metric_since, end, "week") if measured else {}
     for stage in journey.stages:
-        sm = metrics.stage_metrics(
-            session, journey, stage.key, end - timedelta(weeks=METRIC_WEEKS), end, "week"
+        sm = (
+            metrics.stage_metrics(
+                session,
+                journey,
+                stage.key,
+                metric_since,
+                end,
+                "week",
+                scores=scores.get(stage.key) or metrics.stage_scores_empty(metric_since, end, "week"),
+            )
+            if stage.key in measured
+            else None
         )
         series = _stage_personas(trends, stage.key)
         stages[stage.key] = OwnerInsights(
@@ -134,7 +148,7 @@ def build(
                     values=[c.value for c in m.cells][-26:],
                     weeks=[f"{c.start:%-d %b}" for c in m.cells][-26:],
                 )
-                for m in sm.metrics
+                for m in (sm.metrics if sm else [])
             ],
             credits=[_credit(c) for c in week_credits if c.stage == stage.key],
         )

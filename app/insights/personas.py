@@ -9,12 +9,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.feedback.models import FeedbackItem
 from app.insights import stats
-from app.insights.buckets import Bucket, following, instant, span, start_of
+from app.insights.buckets import Bucket, following, instant, span
 from app.journey.schemas import Journey
 
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
@@ -78,26 +78,33 @@ Key = tuple[str | None, str, str | None, str]
 
 
 def scores(
-    session: Session, since: datetime, until: datetime, stage: str | None = None
+    session: Session, since: datetime, until: datetime, bucket: Bucket, stage: str | None = None
 ) -> dict[Key, dict[date, list[float]]]:
-    """Customers' scores keyed (persona, stage, moment, scale) -> occurred_at -> scores; each item counts at
-    its stage level (moment None) and at its moment."""
+    """Customers' scores keyed (persona, stage, moment, scale) -> bucket start -> scores; each item counts
+    at its stage level (moment None) and at its moment. One query per bucket, grouped by score in SQL, so
+    the rows sent are bounded by the distinct scores, not by the items."""
     c = ITEMS.c
-    stmt = select(c.persona, c.stage, c.moment, c.scale, c.score, c.occurred_at).where(
-        c.staff.is_(False),
-        c.score.is_not(None),
-        c.stage.is_not(None),
-        c.scale.in_(list(stats.FIGURE_OF_SCALE)),
-        c.occurred_at >= since,
-        c.occurred_at < until,
-    )
-    if stage is not None:
-        stmt = stmt.where(c.stage == stage)
     out: dict[Key, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in session.execute(stmt):
-        out[(r.persona, r.stage, None, r.scale)][r.occurred_at].append(float(r.score))
-        if r.moment is not None:
-            out[(r.persona, r.stage, r.moment, r.scale)][r.occurred_at].append(float(r.score))
+    for start in span(since, until, bucket):
+        stmt = (
+            select(c.persona, c.stage, c.moment, c.scale, c.score, func.count())
+            .where(
+                c.staff.is_(False),
+                c.score.is_not(None),
+                c.stage.is_not(None),
+                c.scale.in_(list(stats.FIGURE_OF_SCALE)),
+                c.occurred_at >= max(since, instant(start)),
+                c.occurred_at < min(until, instant(following(start, bucket))),
+            )
+            .group_by(c.persona, c.stage, c.moment, c.scale, c.score)
+        )
+        if stage is not None:
+            stmt = stmt.where(c.stage == stage)
+        for persona, stage_key, moment, scale, score, n in session.execute(stmt):
+            values = [float(score)] * int(n)
+            out[(persona, stage_key, None, scale)][start].extend(values)
+            if moment is not None:
+                out[(persona, stage_key, moment, scale)][start].extend(values)
     return out
 
 
@@ -111,7 +118,7 @@ def trends(
     stage: str | None = None,
     min_sample: int = stats.MIN_SAMPLE,
 ) -> Trends:
-    raw = scores(session, since, until, stage)
+    raw = scores(session, since, until, bucket, stage)
     starts = span(since, until, bucket)
     personas = {p.key: p.name for p in journey.personas}
     series = []
@@ -121,9 +128,7 @@ def trends(
         if st is None:
             continue
         moment = journey.moment(stage_key, moment_key) if moment_key else None
-        by_bucket: dict[date, list[float]] = defaultdict(list)
-        for at, values in raw[key].items():
-            by_bucket[start_of(at, bucket)].extend(values)
+        by_bucket = raw[key]
         figure = stats.FIGURE_OF_SCALE[scale]
         s = Series(
             persona=persona,
