@@ -36,6 +36,7 @@ from app.routing.classifier import ClassifierSettings, StageModel, TrainingExamp
 from app.routing.embedding import Embedder, encoder_status, load_default_embedder
 from app.routing.grouping import GroupingIndex
 from app.routing.represent import LexicalEncoder, LongTextEmbedder
+from app.routing.vector_index import VectorIndex
 from bench.datasets import DATASETS, Row, load_dataset, read_rows, split
 from bench.embed_cache import DiskCachedEmbedder
 from bench.grouping_eval import auto_placed, baseline_k, baseline_stage
@@ -237,10 +238,20 @@ def grouping_from_nothing(
     }
 
 
+BATCH = 100  # items per placed batch, as an API batch or a deferred placement brings them
+
+
 def placement_cost(
-    train: list[Row], test: list[Row], stage_of: dict[str, str], seed: int, sizes: list[int]
+    train: list[Row],
+    test: list[Row],
+    stage_of: dict[str, str],
+    seed: int,
+    sizes: list[int],
+    emb: Embedder | None = None,
 ) -> dict[str, Any]:
-    """Open issues synthesised from training texts (1-3 each); place test items into them."""
+    """Open issues synthesised from training texts (1-3 each); place test items into them. With `emb`,
+    the same issues in the sentence-vector index as well (the default install's), from the same texts'
+    vectors: its cost is one product over the scope's groups, whatever the texts say."""
     rng = random.Random(seed)
     by_cat: dict[str, list[str]] = defaultdict(list)
     for text, cat in train:
@@ -248,6 +259,12 @@ def placement_cost(
     cats = sorted(by_cat)
     index = GroupingIndex()
     probe = [(t, stage_of[c]) for t, c in test][:2000]
+    vectors: dict[str, Any] = {}
+    vindex: VectorIndex | None = None
+    if emb is not None:
+        texts = list(dict.fromkeys([t for t, _ in train] + [t for t, _ in probe]))
+        vectors = dict(zip(texts, emb.embed(texts), strict=True))
+        vindex = VectorIndex()
     out: dict[str, Any] = {}
     made = 0
     for size in sizes:
@@ -255,6 +272,8 @@ def placement_cost(
             cat = rng.choice(cats)
             for text in rng.sample(by_cat[cat], min(len(by_cat[cat]), rng.randint(1, 3))):
                 index.add_item(f"s{made}", text, stage=stage_of[cat])
+                if vindex is not None:
+                    vindex.add_item(f"s{made}", text, stage=stage_of[cat], vector=vectors[text])
             made += 1
         reads = cands = 0
         seconds = float("inf")
@@ -272,8 +291,33 @@ def placement_cost(
             "postings_read": reads / len(probe),
             "candidates_scored": cands / len(probe),
         }
+        if vindex is not None:
+            vseconds = float("inf")
+            for _ in range(3):
+                started = time.process_time()
+                for text, stage in probe:
+                    vindex.place(text, stage, vector=vectors[text])
+                vseconds = min(vseconds, time.process_time() - started)
+            out[str(size)]["vector_items_per_second"] = len(probe) / vseconds
+            # As ingest places a batch: its vectors scored in one product per scope first.
+            bseconds = float("inf")
+            for _ in range(3):
+                started = time.process_time()
+                for at in range(0, len(probe), BATCH):
+                    chunk = probe[at : at + BATCH]
+                    vindex.prefetch([(stage, vectors[text]) for text, stage in chunk])
+                    for text, stage in chunk:
+                        vindex.place(text, stage, vector=vectors[text])
+                    vindex.release()
+                bseconds = min(bseconds, time.process_time() - started)
+            out[str(size)]["vector_batch_items_per_second"] = len(probe) / bseconds
     first, last = out[str(sizes[0])], out[str(sizes[-1])]
     out["ratio_last_to_first"] = last["items_per_second"] / first["items_per_second"]
+    if vindex is not None:
+        out["vector_ratio_last_to_first"] = last["vector_items_per_second"] / first["vector_items_per_second"]
+        out["vector_batch_ratio_last_to_first"] = (
+            last["vector_batch_items_per_second"] / first["vector_items_per_second"]
+        )
     return out
 
 
@@ -360,12 +404,23 @@ def table(result: dict[str, Any]) -> str:
             )
     if "cost" in result:
         for size, c in result["cost"].items():
-            if size != "ratio_last_to_first":
+            if not size.endswith("ratio_last_to_first"):
                 add(
                     f"placement cost, {size} open issues: items/s (postings read)",
                     f"{c['items_per_second']:.0f} ({c['postings_read']:.0f})",
                 )
+                if "vector_items_per_second" in c:
+                    add(
+                        "  sentence-vector index: items/s, one by one / in batches",
+                        f"{c['vector_items_per_second']:.0f} / {c['vector_batch_items_per_second']:.0f}",
+                    )
         add("placement throughput ratio (largest / smallest)", result["cost"]["ratio_last_to_first"])
+        if "vector_ratio_last_to_first" in result["cost"]:
+            add("  sentence-vector index ratio, one by one", result["cost"]["vector_ratio_last_to_first"])
+            add(
+                "  sentence-vector index ratio, in batches / one by one at the smallest",
+                result["cost"]["vector_batch_ratio_last_to_first"],
+            )
     return "\n".join(lines)
 
 
@@ -429,7 +484,10 @@ def run_set(
         result["runs"][label] = _run_config(train, test, stage_of, args, emb, vectorise, praise, ks, full)
     sizes = [int(s) for s in args.cost_sizes.split(",") if s.strip()]
     if sizes:
-        result["cost"] = placement_cost(train, test, stage_of, args.seed, sizes)
+        encoders = [e for e in configs.values() if e is not None]
+        result["cost"] = placement_cost(
+            train, test, stage_of, args.seed, sizes, encoders[0] if encoders else None
+        )
     return result
 
 

@@ -104,7 +104,9 @@ def _group(session: Session, journey: Journey, fresh: list[Row]) -> grouping_ind
     ]
     triggered = trigger_count.apply_triggers(session, journey, candidates)
     with grouping_index.grouping(session, journey) as grouper:
-        _embed(grouper, [r for r in fresh if r.index not in triggered and r.decision is not None])
+        similar = [r for r in fresh if r.index not in triggered and r.decision is not None]
+        _embed(grouper, similar)
+        grouper.prefetch([(r.decision, r.vector) for r in similar if r.decision is not None])
         for r in fresh:
             if r.index in triggered:
                 r.decision = triggered[r.index]

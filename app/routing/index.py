@@ -263,6 +263,12 @@ class Grouper:
             )
         return grouped
 
+    def prefetch(self, batch: Sequence[tuple[placement.Decision, Any]]) -> None:
+        """The (decision, raw vector) pairs of a batch about to be grouped one by one."""
+        index = self._state.index
+        if isinstance(index, VectorIndex):
+            index.prefetch([(placement.scope(d.stage, d.moment), v) for d, v in batch if v is not None])
+
     def stored(self, ids: Sequence[int]) -> None:
         with self._state.lock:
             self._state.items.saw(ids, time.monotonic())
@@ -284,7 +290,11 @@ def grouping(session: Session, journey: Journey) -> Iterator[Grouper]:
     with state.lock:
         if time.monotonic() - state.synced_at >= REFRESH_S:
             _sync(session, state)
-        yield Grouper(state, journey)
+        try:
+            yield Grouper(state, journey)
+        finally:
+            if isinstance(state.index, VectorIndex):
+                state.index.release()
 
 
 def refresh_now() -> None:
