@@ -87,6 +87,10 @@ class _Scope:
         self._batch_rows = n
         self._changed = set()
 
+    @property
+    def holds_batch(self) -> bool:
+        return self._batch_rows > 0
+
     def release(self) -> None:
         self._batch, self._changed, self._batch_rows = {}, set(), 0
         self._scores = np.zeros((0, 0), dtype=np.float32)
@@ -195,16 +199,17 @@ class VectorIndex:
         them all in one product. Placing stays exact: what the batch changes is scored afresh."""
         by_scope: dict[str, list[np.ndarray]] = {}
         for where, vector in batch:
-            by_scope.setdefault(where, []).append(self.centred(vector).astype(np.float32))
+            by_scope.setdefault(where, []).append(vector)
         for where, vs in by_scope.items():
             scope = self._scopes.get(where)
             if scope is not None and len(vs) > 1 and len(scope.keys) >= PREFETCH_ROWS:
-                scope.prefetch(np.stack(vs))
+                scope.prefetch(np.stack([self.centred(v).astype(np.float32) for v in vs]))
 
     def release(self) -> None:
         """The batch is placed: its products are dropped."""
         for scope in self._scopes.values():
-            scope.release()
+            if scope.holds_batch:
+                scope.release()
 
     def place(
         self, text: str, stage: str, fingerprint: str | None = None, *, vector: np.ndarray | None = None
