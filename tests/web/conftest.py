@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app import wiring
 from app.core.settings import Settings
 from app.main import create_app
 from tests.support.api import settings_for
@@ -20,7 +21,10 @@ def web_settings(engine: Engine) -> Settings:
 
 
 @pytest.fixture
-def seeded(engine: Engine) -> dict[str, list[int]]:
+def seeded(engine: Engine, web_settings: Settings) -> dict[str, list[int]]:
+    # Seeded as a running process ingests: with its reactions (impact, priority) installed, whichever
+    # test ran before in this worker.
+    wiring.start_process(web_settings, engine)
     apply_journey(engine)
     return seed(engine)
 
