@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, any_, case, exists, func, or_, select
 from sqlmodel import Session
 
 from app.issues import board_counts
@@ -24,8 +24,6 @@ ACC = IssueAccountability.__table__  # type: ignore[attr-defined]
 FACETS = IssueFacet.__table__  # type: ignore[attr-defined]
 TEAMS = IssueTeam.__table__  # type: ignore[attr-defined]
 WAITING = ("open", "acknowledged", "fixing", "reopened")
-# Issue ids per statement when counting this week's late issues (well under SQLite's bound variables).
-LATE_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -161,20 +159,19 @@ def _kept(
                 col.overdue += n
     c = ISSUES.c
     # This week's due dates past the clock, read from the due-date index first and their issues then
-    # by primary key: one join let PostgreSQL's planner scan every issue to match a thousand rows.
-    due = session.execute(select(ACC.c.issue_id).where(ACC.c.due_at >= start, ACC.c.due_at < now)).scalars()
-    due_ids = list(due)
-    for at in range(0, len(due_ids), LATE_CHUNK):
-        late = (
-            select(c.stage, func.count())
-            .where(c.id.in_(due_ids[at : at + LATE_CHUNK]), c.status.in_(WAITING))
-            .group_by(c.stage)
-        )
-        if stage is not None:
-            late = late.where(c.stage == stage)
-        for key_stage, n in session.execute(late):
-            if key_stage in columns:
-                columns[key_stage].overdue += int(n)
+    # by primary key. Joined, or as IN (subquery), PostgreSQL's planner scanned every issue to match
+    # a thousand rows; = ANY(ARRAY(subquery)) has it look each one up.
+    due = select(ACC.c.issue_id).where(ACC.c.due_at >= start, ACC.c.due_at < now)
+    if session.get_bind().dialect.name == "postgresql":
+        match = c.id == any_(func.array(due.scalar_subquery()))
+    else:
+        match = c.id.in_(due)
+    late = select(c.stage, func.count()).where(match, c.status.in_(WAITING)).group_by(c.stage)
+    if stage is not None:
+        late = late.where(c.stage == stage)
+    for key_stage, n in session.execute(late):
+        if key_stage in columns:
+            columns[key_stage].overdue += int(n)
 
 
 def board(
