@@ -15,12 +15,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from app.core.clock import utcnow
-from app.feedback.models import FeedbackItem
-from app.insights import stats
+from app.insights import personas, stats
 from app.insights.buckets import following, instant, span
 from app.insights.models import PersonaDropSnapshot
 from app.journey import service as journeys
@@ -28,7 +27,6 @@ from app.journey.schemas import Journey
 from app.scheduler.registry import JobRun
 
 log = logging.getLogger("seam.insights.board_flags")
-ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 SNAPSHOTS = PersonaDropSnapshot.__table__  # type: ignore[attr-defined]
 # The insights page's default window; only its last two complete months are judged.
 SPAN = timedelta(days=183)
@@ -50,26 +48,14 @@ def compared_months(now: datetime) -> tuple[date, date] | None:
 
 
 def _month_scores(session: Session, start: date) -> dict[GroupKey, list[float]]:
-    """Customers' scores of one month at each stage, per persona and scale, as `personas.scores` selects
-    them; grouped by score in SQL, so the rows sent are bounded by the distinct scores."""
-    c = ITEMS.c
-    stmt = (
-        select(c.persona, c.stage, c.scale, c.score, func.count())
-        .where(
-            c.staff.is_(False),
-            c.score.is_not(None),
-            c.stage.is_not(None),
-            c.scale.in_(list(stats.FIGURE_OF_SCALE)),
-            c.occurred_at >= instant(start),
-            c.occurred_at < instant(following(start, "month")),
-        )
-        .group_by(c.persona, c.stage, c.scale, c.score)
-        .order_by(c.persona, c.stage, c.scale, c.score)
-    )
-    out: dict[GroupKey, list[float]] = {}
-    for persona, stage, scale, score, n in session.execute(stmt):
-        out.setdefault((persona, stage, scale), []).extend([float(score)] * int(n))
-    return out
+    """Customers' scores of one month at each stage, per persona and scale: `personas.scores`' stage
+    level, grouped by score in SQL, so the rows sent are bounded by the distinct scores."""
+    raw = personas.scores(session, instant(start), instant(following(start, "month")), "month")
+    return {
+        (persona, stage, scale): by_month[start]
+        for (persona, stage, moment, scale), by_month in raw.items()
+        if moment is None and by_month.get(start)
+    }
 
 
 @dataclass(frozen=True)
