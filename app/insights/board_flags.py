@@ -3,7 +3,8 @@ the board reads (with its time, shown as "as of").
 
 Recomputing them per request meant reading six months of scores (seconds at a million items). The
 board only shows stage-level drops between the last two complete months, so the job reads just those two
-months, grouped by score in SQL (`personas.scores`): a few hundred rows whatever the number of items. Each group is expanded back into its scores and judged by the same `stats` functions as
+months, grouped by score in SQL (`personas.scores`): a few hundred rows whatever the number of items.
+Each group is expanded back into its scores and judged by the same `stats` functions as
 `personas.trends`, so the figures are the insights page's figures, only as of the last run.
 """
 
