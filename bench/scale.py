@@ -49,6 +49,13 @@ FACETS = (
     "INSERT INTO issue_facets (issue_id, persona, staff, item_count) SELECT issue_id, COALESCE(persona, ''),"
     " staff, COUNT(*) FROM feedback_items WHERE issue_id IS NOT NULL GROUP BY 1, 2, 3"
 )
+# The filters each issue's facets match (app.issues.facets keeps them with the facets); their triggers
+# write the kept filter counts.
+FILTERS = (
+    "INSERT INTO issue_filters (issue_id, kind, value) SELECT DISTINCT issue_id, 'persona', persona"
+    " FROM issue_facets UNION SELECT DISTINCT issue_id, 'source', CASE WHEN staff THEN 'staff'"
+    " ELSE 'customers' END FROM issue_facets"
+)
 WEEK = ("2026-06-01T00:00:00Z", "2026-06-08T00:00:00Z")
 
 
@@ -125,6 +132,7 @@ def generate(engine: Engine, shape: dict[str, list[str]], n_issues: int, n_items
         # The issues' kept facets (app.issues.facets), counted from the items just made as migration 0027
         # does; the board's persona and source filters read them.
         conn.execute(text(FACETS))
+        conn.execute(text(FILTERS))
         for table in ("experience_issues", "feedback_items"):
             conn.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

@@ -2,20 +2,23 @@
 
 Kept where item_count is kept: `add` with the counts (new items join an issue under its row lock), and
 `rebuild` from the items themselves wherever items leave or move (merges, splits, triage, erasure), so
-the board's persona and source filters read a few rows an issue instead of its items."""
+the board's persona and source filters read a few rows an issue instead of its items. The filters an
+issue matches (`issue_filters`, one row per persona and per source) are kept with them, for the kept
+filter counts (migration 0029)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import case, delete, func, literal, select
 from sqlmodel import Session
 
-from app.core.sql import insert_or_add
+from app.core.sql import insert_ignore, insert_or_add
 from app.feedback.models import FeedbackItem
-from app.issues.models import IssueFacet
+from app.issues.models import IssueFacet, IssueFilter
 
 FACETS = IssueFacet.__table__  # type: ignore[attr-defined]
+FILTERS = IssueFilter.__table__  # type: ignore[attr-defined]
 ITEMS = FeedbackItem.__table__  # type: ignore[attr-defined]
 # Items with no persona: a key column cannot hold NULL.
 NO_PERSONA = ""
@@ -34,6 +37,14 @@ def add(session: Session, counts: Mapping[int, Mapping[Key, int]]) -> None:
     ]
     if rows:
         session.execute(insert_or_add(session, FACETS, ["issue_id", "persona", "staff"], "item_count"), rows)
+        matches = sorted(
+            {(r["issue_id"], "persona", r["persona"]) for r in rows}
+            | {(r["issue_id"], "source", _source(bool(r["staff"]))) for r in rows}
+        )
+        session.execute(
+            insert_ignore(session, FILTERS, ["issue_id", "kind", "value"]),
+            [{"issue_id": i, "kind": k, "value": v} for i, k, v in matches],
+        )
 
 
 def rebuild(session: Session, issue_id: int) -> None:
@@ -46,6 +57,19 @@ def rebuild(session: Session, issue_id: int) -> None:
         .group_by(persona, ITEMS.c.staff)
     )
     session.execute(FACETS.insert().from_select(["issue_id", "persona", "staff", "item_count"], grouped))
+    # The filters it matches follow its facets: removed and added back (the kept counts net to nothing
+    # for those that stay).
+    session.execute(delete(FILTERS).where(FILTERS.c.issue_id == issue_id))
+    f = FACETS.c
+    source = case((f.staff.is_(True), literal("staff")), else_=literal("customers"))
+    for kind, value in (("persona", f.persona), ("source", source)):
+        distinct = select(f.issue_id, literal(kind), value).where(f.issue_id == issue_id).distinct()
+        session.execute(FILTERS.insert().from_select(["issue_id", "kind", "value"], distinct))
+
+
+def _source(staff: bool) -> str:
+    """The board's source filter an item of this kind matches."""
+    return "staff" if staff else "customers"
 
 
 def of(session: Session, issue_id: int) -> dict[Key, int]:

@@ -115,3 +115,33 @@ class BoardCount(SQLModel, table=True):
     # The Monday (UTC) of the due date's week as YYYY-MM-DD, "" without one.
     due_week: str = Field(max_length=10)
     n: int
+
+
+class IssueFilter(SQLModel, table=True):
+    """The board's persona and source filters an issue matches, one row each ("persona", key) or
+    ("source", "customers" | "staff"): its facets without their counts, kept with them by
+    app.issues.facets. One row per match, so the kept filter counts' triggers add or remove exactly one."""
+
+    __tablename__ = "issue_filters"
+
+    issue_id: int = Field(foreign_key="experience_issues.id", primary_key=True)
+    kind: str = Field(max_length=10, primary_key=True)
+    value: str = Field(max_length=100, primary_key=True)
+
+
+class BoardFilterCount(SQLModel, table=True):
+    """`BoardCount` per filter value: issues counted by stage, status, priority and due week for each
+    team (issue_teams), persona and source (issue_filters) they match, written by triggers on those
+    tables and on the issues and their accountability, folded by the same job."""
+
+    __tablename__ = "board_filter_counts"
+    __table_args__ = (Index("ix_board_filter_counts_kind_value", "kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # "team", "persona" or "source"
+    value: str = Field(max_length=100)
+    stage: str = Field(max_length=100)
+    status: str = Field(max_length=20)
+    priority: str = Field(max_length=2)
+    due_week: str = Field(max_length=10)
+    n: int

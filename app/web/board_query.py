@@ -1,7 +1,8 @@
 """The journey board's reads: per stage, its open issues by priority then impact, one page at a time.
 
-The whole board's totals come from kept counts, a filtered board's from one grouped count; each
-column then reads only its page, level by level, so a page costs a few short index ranges however
+The board's totals come from kept counts, the whole board's or one filter's (a team, persona or
+source); a board filtered two ways at once counts its issues in one grouped count. Each column then
+reads only its page, level by level, so a page costs a few short index ranges however
 many issues are open."""
 
 from __future__ import annotations
@@ -67,7 +68,16 @@ class Column:
 
 def _conditions(f: Filters) -> list[Any]:
     c = ISSUES.c
-    where = [c.status.in_(sorted(ACTIVE))]
+    where = [c.status.in_(sorted(ACTIVE)), *_matching(f)]
+    if f.stage:
+        where.append(c.stage == f.stage)
+    return where
+
+
+def _matching(f: Filters) -> list[Any]:
+    """The issues the filters match, beside stage and status."""
+    c = ISSUES.c
+    where = []
     if f.team:
         where.append(exists().where(TEAMS.c.issue_id == c.id, TEAMS.c.team == f.team))
     # An issue with at least one item of that persona (and source), read from its kept facets: a few
@@ -79,9 +89,14 @@ def _conditions(f: Filters) -> list[Any]:
         facet_where.append(FACETS.c.staff.is_(f.source == "staff"))
     if facet_where:
         where.append(exists().where(FACETS.c.issue_id == c.id, *facet_where))
-    if f.stage:
-        where.append(c.stage == f.stage)
     return where
+
+
+def _kept_filter(f: Filters) -> tuple[str, str] | None:
+    """The one filter a board's totals can be read for from the kept counts (none, or two at once:
+    those are counted)."""
+    given = [(k, v) for k, v in (("team", f.team), ("persona", f.persona), ("source", f.source)) if v]
+    return given[0] if len(given) == 1 else None
 
 
 def _overdue(now: datetime) -> Any:
@@ -129,6 +144,12 @@ def _count(
         if stage in columns:
             _add(columns[stage], per_level, priority, int(total))
             columns[stage].overdue += int(overdue or 0)
+    _emerging(session, columns)
+
+
+def _emerging(session: Session, columns: dict[str, Column]) -> None:
+    """Each stage's emerging groups, whatever the filters."""
+    c = ISSUES.c
     gathering = select(c.stage, func.count()).where(c.status == "emerging").group_by(c.stage)
     for stage, total in session.execute(gathering):
         if stage in columns:
@@ -139,7 +160,7 @@ def _kept(
     session: Session,
     columns: dict[str, Column],
     per_level: dict[str, dict[str | None, int]],
-    stage: str | None,
+    f: Filters,
     now: datetime,
 ) -> None:
     """The whole board's totals from the kept counts (app.issues.board_counts): a grouped count over
@@ -147,12 +168,19 @@ def _kept(
     week, so only this week's are counted against the clock, from the due-date index."""
     start = board_counts.week_start(now)
     this_week = start.strftime("%Y-%m-%d")
-    for key, n in board_counts.read(session, stage).items():
+    stage, one = f.stage, _kept_filter(f)
+    counts = (
+        board_counts.read(session, stage) if one is None else board_counts.read_filtered(session, *one, stage)
+    )
+    if one is not None:
+        _emerging(session, columns)  # as a counted board shows them: the stage's, unfiltered
+    for key, n in counts.items():
         col = columns.get(key.stage)
         if col is None:
             continue
         if key.status in GATHERING:
-            col.emerging += n
+            if one is None:
+                col.emerging += n
         elif key.status in ACTIVE:
             _add(col, per_level, key.priority, n)
             if key.status in WAITING and key.due_week and key.due_week < this_week:
@@ -166,7 +194,7 @@ def _kept(
         match = c.id == any_(func.array(due.scalar_subquery()))
     else:
         match = c.id.in_(due)
-    late = select(c.stage, func.count()).where(match, c.status.in_(WAITING)).group_by(c.stage)
+    late = select(c.stage, func.count()).where(match, c.status.in_(WAITING), *_matching(f)).group_by(c.stage)
     if stage is not None:
         late = late.where(c.stage == stage)
     for key_stage, n in session.execute(late):
@@ -188,10 +216,10 @@ def board(
     joined = ISSUES.outerjoin(ACC, ACC.c.issue_id == c.id)
     where = _conditions(f)
     per_level: dict[str, dict[str | None, int]] = {}
-    if f.team or f.persona or f.source:
+    if (f.team or f.persona or f.source) and _kept_filter(f) is None:
         _count(session, columns, per_level, joined, where, now)
     else:
-        _kept(session, columns, per_level, f.stage, now)
+        _kept(session, columns, per_level, f, now)
     moments = {(s.key, m.key): m.name for s in journey.stages for m in s.moments}
     for col in columns.values():
         skip, want = (page - 1) * per_column, per_column

@@ -1,6 +1,7 @@
-"""The board's kept counts (triggers, migration 0028) equal the issues counted by stage, status,
-priority and due day after every kind of change, fold to one row per key without changing, and give the
-whole board the same totals, overdue and emerging counts as counting its issues does."""
+"""The board's kept counts (triggers, migrations 0028 and 0029), the whole board's and each team's,
+persona's and source's, equal the issues counted by stage, status, priority and due week after every
+kind of change, fold to one row per key without changing, and give the board, whole or filtered, the
+same totals, overdue and emerging counts as counting its issues does."""
 
 from __future__ import annotations
 
@@ -48,11 +49,43 @@ def counted(session: Session) -> dict[board_counts.Key, int]:
     return dict(Counter(board_counts.Key(s, st, p or "", _day(d)) for s, st, p, d in rows))
 
 
+def counted_by_filter(session: Session) -> dict[tuple[str, str], dict[board_counts.Key, int]]:
+    """(kind, value) -> the matching issues counted by key: a team on the issue, or at least one of its
+    items from the persona, or from customers or staff (its facets), as the board's filters read them."""
+    keys = {
+        issue_id: board_counts.Key(s, st, p or "", _day(d))
+        for issue_id, s, st, p, d in session.execute(
+            select(ISSUES.c.id, ISSUES.c.stage, ISSUES.c.status, ACC.c.priority, ACC.c.due_at).select_from(
+                ISSUES.outerjoin(ACC, ACC.c.issue_id == ISSUES.c.id)
+            )
+        )
+    }
+    matches = {("team", t, i) for i, t in session.execute(text("SELECT issue_id, team FROM issue_teams"))}
+    for i, persona, staff in session.execute(text("SELECT issue_id, persona, staff FROM issue_facets")):
+        matches |= {("persona", persona, i), ("source", "staff" if staff else "customers", i)}
+    out: dict[tuple[str, str], Counter[board_counts.Key]] = {}
+    for kind, value, i in matches:
+        out.setdefault((kind, value), Counter())[keys[i]] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
 def assert_exact(engine: Engine) -> dict[board_counts.Key, int]:
+    """The kept counts, the whole board's and each filter's, equal the issues counted."""
     with Session(engine) as session:
         kept, expected = board_counts.read(session), counted(session)
+        by_filter = counted_by_filter(session)
+        kept_by_filter = {
+            kv: found
+            for kv in {*by_filter, *_kept_filters(session)}
+            if (found := board_counts.read_filtered(session, *kv))
+        }
     assert kept == expected
+    assert kept_by_filter == by_filter
     return kept
+
+
+def _kept_filters(session: Session) -> set[tuple[str, str]]:
+    return {(k, v) for k, v in session.execute(text("SELECT DISTINCT kind, value FROM board_filter_counts"))}
 
 
 def _accountable(engine: Engine, *issue_ids: int, due: datetime | None = None) -> None:
@@ -128,16 +161,21 @@ def test_folding_leaves_one_row_per_key_and_the_same_counts(engine: Engine) -> N
         session.commit()
     before = assert_exact(engine)
     with Session(engine) as session:
-        rows = session.execute(select(func.count()).select_from(board_counts.COUNTS)).scalar_one()
-        assert rows > len(before)  # the -1/+1 rows of each change
+        by_filter = counted_by_filter(session)
+        keys = len(before) + sum(len(v) for v in by_filter.values())
+        rows = _rows(session, board_counts.COUNTS) + _rows(session, board_counts.FILTER_COUNTS)
+        assert rows > keys  # the -1/+1 rows of each change
         assert board_counts.fold(session) == rows
         session.commit()
-        assert session.execute(select(func.count()).select_from(board_counts.COUNTS)).scalar_one() == len(
-            before
-        )
-        assert board_counts.fold(session) == len(before)  # folding again changes nothing
+        assert _rows(session, board_counts.COUNTS) == len(before)
+        assert _rows(session, board_counts.FILTER_COUNTS) == keys - len(before)
+        assert board_counts.fold(session) == keys  # folding again changes nothing
         session.commit()
     assert assert_exact(engine) == before
+
+
+def _rows(session: Session, table: Any) -> int:
+    return int(session.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def _totals(columns: list[board_query.Column]) -> dict[str, tuple[int, int, int]]:
@@ -168,7 +206,25 @@ def test_the_whole_board_shows_what_counting_its_issues_shows(engine: Engine) ->
         later = board_query.board(
             session, journey, board_query.Filters(), now + timedelta(days=5), per_column=50
         )
+        # Each filter the issues match, read from its kept counts, shows what counting shows.
+        # (Items without a persona have the facet "", which no filter names.)
+        matched = {kv for kv in counted_by_filter(session) if kv[1]}
+        filters = {("source", "staff"), ("persona", "nobody's")} | matched
+        for kind, value in sorted(filters):
+            f = board_query.Filters(**{kind: value})
+            assert board_query._kept_filter(f) == (kind, value)
+            _same_as_counted(session, journey, f, now)
+            _same_as_counted(session, journey, board_query.Filters(**{kind: value, "stage": stage}), now)
     assert sum(c.overdue for c in later) == 2 and sum(c.total for c in later) == 2
+    assert {k for k, _ in filters} == {"team", "persona", "source"}
+
+
+def _same_as_counted(session: Session, journey: Any, f: board_query.Filters, now: datetime) -> None:
+    kept = board_query.board(session, journey, f, now, per_column=50)
+    columns = {c.key: board_query.Column(c.key, c.name, c.owner) for c in kept}
+    joined = ISSUES.outerjoin(ACC, ACC.c.issue_id == ISSUES.c.id)
+    board_query._count(session, columns, {}, joined, board_query._conditions(f), now)
+    assert _totals(kept) == _totals(list(columns.values())), f
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -193,16 +249,40 @@ def test_upgrade_counts_the_issues_already_stored(url: str) -> None:
             conn.execute(
                 ACC.insert().values(issue_id=1, priority="p2", due_at=datetime(2026, 11, 5, 9, tzinfo=UTC))
             )
+            conn.execute(text("INSERT INTO issue_teams (issue_id, team) VALUES (1, 'web'), (2, 'web')"))
+            conn.execute(
+                text(
+                    "INSERT INTO issue_facets (issue_id, persona, staff, item_count) VALUES"
+                    " (1, 'family', false, 2), (1, 'family', true, 1), (2, '', false, 1)"
+                )
+            )
         upgrade(engine)
         with Session(engine) as session:
+            assert board_counts.read_filtered(session, "team", "web") == {
+                board_counts.Key("buy", "open", "p2", "2026-11-02"): 1,
+                board_counts.Key("buy", "open", "", ""): 1,
+            }
+            # Two facets of one persona are one issue with that persona.
+            assert board_counts.read_filtered(session, "persona", "family") == {
+                board_counts.Key("buy", "open", "p2", "2026-11-02"): 1
+            }
+            assert board_counts.read_filtered(session, "source", "customers") == {
+                board_counts.Key("buy", "open", "p2", "2026-11-02"): 1,
+                board_counts.Key("buy", "open", "", ""): 1,
+            }
             assert board_counts.read(session) == {
                 board_counts.Key("buy", "open", "p2", "2026-11-02"): 1,  # Thu 5 Nov's Monday
                 board_counts.Key("buy", "open", "", ""): 1,
                 board_counts.Key("pay", "emerging", "", ""): 1,
             }
             # And the triggers run from then on.
-            session.execute(update(ISSUES).where(ISSUES.c.id == 3).values(status="open"))
+            session.execute(update(ISSUES).where(ISSUES.c.id.in_([1, 3])).values(status="fixing"))
             session.commit()
             assert board_counts.read(session) == counted(session)
+            assert {
+                kv: found
+                for kv in counted_by_filter(session)
+                if (found := board_counts.read_filtered(session, *kv))
+            } == counted_by_filter(session)
     finally:
         engine.dispose()
