@@ -163,9 +163,10 @@ def _kept(
     f: Filters,
     now: datetime,
 ) -> None:
-    """The whole board's totals from the kept counts (app.issues.board_counts): a grouped count over
-    100,000 open issues joined to their accountability cost 100 ms by itself. Due dates are kept by
-    week, so only this week's are counted against the clock, from the due-date index."""
+    """The board's totals from the kept counts (app.issues.board_counts), the whole board's or its one
+    filter's: a grouped count over 100,000 open issues joined to their accountability cost 100 ms by
+    itself. Due dates are kept by week, so only this week's are counted against the clock, from the
+    due-date index."""
     start = board_counts.week_start(now)
     this_week = start.strftime("%Y-%m-%d")
     stage, one = f.stage, _kept_filter(f)
