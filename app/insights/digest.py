@@ -128,7 +128,7 @@ def build(
                 metric_since,
                 end,
                 "week",
-                scores=scores.get(stage.key) or metrics.stage_scores_empty(metric_since, end, "week"),
+                scores=metrics.scores_of(scores, stage.key, metric_since, end, "week"),
             )
             if stage.key in measured
             else None

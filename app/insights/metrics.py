@@ -232,13 +232,16 @@ def stage_scores(
     session: Session, stage: str, since: datetime, until: datetime, bucket: Bucket
 ) -> list[Cell]:
     """The stage's customer score per bucket: the mean as % of each item's scale (staff left out)."""
-    found = scores_by_stage(session, since, until, bucket, stage).get(stage)
-    return found if found is not None else stage_scores_empty(since, until, bucket)
+    return scores_of(scores_by_stage(session, since, until, bucket, stage), stage, since, until, bucket)
 
 
-def stage_scores_empty(since: datetime, until: datetime, bucket: Bucket) -> list[Cell]:
-    """A stage without scores in the span: every bucket empty."""
-    return [Cell(b, None, 0) for b in span(since, until, bucket)]
+def scores_of(
+    by_stage: dict[str, list[Cell]], stage: str, since: datetime, until: datetime, bucket: Bucket
+) -> list[Cell]:
+    """`stage`'s cells from a `scores_by_stage` read; a stage without scores in it has every bucket
+    empty."""
+    found = by_stage.get(stage)
+    return found if found is not None else [Cell(b, None, 0) for b in span(since, until, bucket)]
 
 
 def stage_metrics(

@@ -52,21 +52,20 @@ def folded(key: Key, this_week: str) -> Key:
 
 def read(session: Session, stage: str | None = None) -> dict[Key, int]:
     """Issues by key, the keys with none left out."""
-    c = COUNTS.c
-    stmt = select(c.stage, c.status, c.priority, c.due_week, func.sum(c.n)).group_by(
-        c.stage, c.status, c.priority, c.due_week
-    )
-    if stage is not None:
-        stmt = stmt.where(c.stage == stage)
-    return {Key(*row[:4]): int(row[4]) for row in session.execute(stmt) if row[4]}
+    return _read(session, COUNTS, stage)
 
 
 def read_filtered(session: Session, kind: str, value: str, stage: str | None = None) -> dict[Key, int]:
     """The issues matching one filter ("team", "persona" or "source", and its value) by key."""
     c = FILTER_COUNTS.c
+    return _read(session, FILTER_COUNTS, stage, c.kind == kind, c.value == value)
+
+
+def _read(session: Session, table: Any, stage: str | None, *where: Any) -> dict[Key, int]:
+    c = table.c
     stmt = (
         select(c.stage, c.status, c.priority, c.due_week, func.sum(c.n))
-        .where(c.kind == kind, c.value == value)
+        .where(*where)
         .group_by(c.stage, c.status, c.priority, c.due_week)
     )
     if stage is not None:

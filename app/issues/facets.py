@@ -61,7 +61,7 @@ def rebuild(session: Session, issue_id: int) -> None:
     # for those that stay).
     session.execute(delete(FILTERS).where(FILTERS.c.issue_id == issue_id))
     f = FACETS.c
-    source = case((f.staff.is_(True), literal("staff")), else_=literal("customers"))
+    source = case((f.staff.is_(True), literal(_source(True))), else_=literal(_source(False)))
     for kind, value in (("persona", f.persona), ("source", source)):
         distinct = select(f.issue_id, literal(kind), value).where(f.issue_id == issue_id).distinct()
         session.execute(FILTERS.insert().from_select(["issue_id", "kind", "value"], distinct))
